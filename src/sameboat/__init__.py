@@ -1,0 +1,3 @@
+"""Sameboat: open-source, self-hostable peer support."""
+
+__version__ = "0.1.0"

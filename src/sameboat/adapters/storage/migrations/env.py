@@ -1,0 +1,35 @@
+"""Alembic environment: runs migrations for whichever database the settings point at."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import pool
+
+from sameboat.adapters.storage.database import make_engine
+from sameboat.adapters.storage.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
+                      literal_binds=True, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connectable = make_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool)
+    with connectable.connect() as connection:
+        # Batch mode lets SQLite alter tables by copying them.
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    connectable.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

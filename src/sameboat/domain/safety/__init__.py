@@ -1,0 +1,1 @@
+"""Safety: crisis resources (data) now; risk assessment comes with the safety engine."""

@@ -1,0 +1,67 @@
+"""One transaction per use case. Commit on success, roll back on any failure: nothing is written half-way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+
+from sqlalchemy.orm import Session, sessionmaker
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class UnitOfWork:
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        try:
+            if exc_type is None:
+                self.session.commit()
+            else:
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+
+@dataclass
+class ServiceContext:
+    """What every use case needs, chosen by the composition root (bootstrap)."""
+
+    session_factory: sessionmaker[Session]
+    hasher: PasswordHasherPort
+    clock: Clock = system_clock
+    open_signup: bool = False
+    session_days: int = 14
+    api_token_days: int = 30
+    extras: dict[str, object] = field(default_factory=dict)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+class PasswordHasherPort:
+    """Interface for the password adapter (argon2id in production)."""
+
+    def hash(self, password: str) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def verify(self, password_hash: str, password: str) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def needs_rehash(self, password_hash: str) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError

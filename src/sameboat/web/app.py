@@ -1,0 +1,145 @@
+"""The ASGI application: pages under /, the REST API under /api/v1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sameboat import __version__
+from sameboat.bootstrap import Runtime, bootstrap
+from sameboat.domain.accounts import RuleViolation
+from sameboat.services.errors import ServiceError
+from sameboat.settings import Settings, get_settings
+from sameboat.web import security
+from sameboat.web.rendering import render
+
+STATIC_DIR = Path(__file__).parent / "static"
+# Nothing is loaded from third parties: this page is about sensitive conversations.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    runtime = runtime or bootstrap(settings)
+    app = FastAPI(
+        title="Sameboat API",
+        version=__version__,
+        description="Peer support with people who have been in the same boat. Errors are problem+json.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.runtime = runtime
+
+    @app.middleware("http")
+    async def csrf_cookie_and_headers(request: Request, call_next: security.CallNext) -> Response:
+        token = request.cookies.get(security.CSRF_COOKIE)
+        fresh = not security.csrf_token_is_valid(settings.secret_key, token)
+        if fresh:
+            token = security.new_csrf_token(settings.secret_key)
+        request.state.csrf_token = token
+        response = await call_next(request)
+        if fresh:
+            response.set_cookie(security.CSRF_COOKIE, token, httponly=True, samesite="lax",
+                                secure=settings.secure_cookies, path="/")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError) -> Response:
+        if _is_api(request):
+            errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
+            return problem(exc.status, exc.title, exc.detail, errors)
+        return render(request, "error.html", {"title": exc.title, "message": exc.detail}, status=exc.status)
+
+    @app.exception_handler(RuleViolation)
+    async def rule_violation(request: Request, exc: RuleViolation) -> Response:
+        return await service_error(request, _as_invalid(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = []
+        for err in exc.errors():
+            location = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            errors.append({"field": ".".join(location) or None, "message": err.get("msg", "invalid")})
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            return problem(400, "Malformed JSON", "The request body is not valid JSON.", errors)
+        if _is_api(request):
+            return problem(422, "Please check what you sent", "Some fields are missing or not valid.", errors)
+        return render(request, "error.html", {"title": "Please check the address",
+                                              "message": "Part of this address isn't valid."}, status=422)
+
+    @app.exception_handler(security.SignInRequired)
+    async def sign_in_required(request: Request, exc: security.SignInRequired) -> Response:
+        return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(security.CsrfFailed)
+    async def csrf_failed(request: Request, exc: security.CsrfFailed) -> Response:
+        return render(request, "error.html", {
+            "title": "Please try that again",
+            "message": "This form had expired. Go back, reload the page and send it again. Nothing was saved.",
+        }, status=403)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else "Something went wrong."
+        if _is_api(request):
+            title = "Not found" if exc.status_code == 404 else "Request not accepted"
+            return problem(exc.status_code, title, detail)
+        if exc.status_code == 404:
+            return render(request, "error.html", {"title": "We couldn't find that page",
+                                                  "message": "Check the address, or go back home."}, status=404)
+        return render(request, "error.html", {"title": "Something went wrong", "message": detail},
+                      status=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        if _is_api(request):
+            return problem(500, "Internal error", "Something went wrong on our side. Nothing was saved.")
+        return render(request, "error.html", {"title": "Something went wrong on our side",
+                                              "message": "Nothing was saved. Please try again in a moment."},
+                      status=500)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    from sameboat.web.api import router as api_router
+    from sameboat.web.pages import router as pages_router
+
+    app.include_router(api_router, prefix="/api/v1")
+    app.include_router(pages_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app
+
+
+def _as_invalid(exc: RuleViolation) -> ServiceError:
+    from sameboat.services.errors import InvalidInput
+
+    return InvalidInput(exc.message, field=exc.field)

@@ -1,0 +1,59 @@
+"""Jinja2 rendering with what every page needs: the user, the CSRF token, crisis resources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from sameboat.domain.safety.resources import crisis_resources_for
+from sameboat.domain.taxonomy import Taxonomy
+from sameboat.web import security
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def _descendants(taxonomy: Taxonomy, tag_id: str) -> list[str]:
+    """The tag and everything under it (to open the right sections of a tag picker)."""
+    out = [tag_id]
+    for child in taxonomy.children_of(tag_id):
+        out.extend(_descendants(taxonomy, child.id))
+    return out
+
+
+templates.env.globals["descendants"] = _descendants
+
+# Where each role lands after signing in, and the links in its navigation.
+HOME_FOR_ROLE = {
+    "member": "/home",
+    "listener": "/listener/profile",
+    "supervisor": "/listeners",
+    "admin": "/admin",
+    "sponsor_admin": "/sponsor",
+}
+NAV_FOR_ROLE = {
+    "member": [("/home", "Talk"), ("/listeners", "Listeners"), ("/preferences", "Preferences")],
+    "listener": [("/listener/profile", "My profile"), ("/listeners", "Listeners")],
+    "supervisor": [("/listeners", "Listeners")],
+    "admin": [("/admin", "Admin"), ("/admin/listeners", "Listeners to review"), ("/admin/sponsors", "Sponsors"),
+              ("/admin/taxonomy", "Experiences")],
+    "sponsor_admin": [("/sponsor", "My organisation")],
+}
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
+    user = security.page_user(request) if hasattr(request.app.state, "runtime") else None
+    settings = request.app.state.runtime.settings
+    country = user.sponsor.country if user is not None and user.sponsor is not None else settings.default_country
+    base = {
+        "user": user,
+        "nav": NAV_FOR_ROLE.get(user.role, []) if user else [],
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "crisis": crisis_resources_for(country, settings.default_country),
+        "path": request.url.path,
+    }
+    base.update(context or {})
+    return templates.TemplateResponse(request, template, base, status_code=status)
