@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -126,17 +126,21 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    from sameboat.web.api import router as api_router
-    from sameboat.web.pages import router as pages_router
-
-    app.include_router(api_router, prefix="/api/v1")
-    app.include_router(pages_router)
+    for prefix, router in all_routers():
+        app.include_router(router, prefix=prefix, include_in_schema=bool(prefix))
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
     return app
+
+
+def all_routers() -> list[tuple[str, APIRouter]]:
+    """Every router with its prefix (also read by the permission-matrix test)."""
+    from sameboat.web import api, pages
+
+    return [(api.PREFIX, r) for r in api.ROUTERS] + [("", r) for r in pages.ROUTERS]
 
 
 def _as_invalid(exc: RuleViolation) -> ServiceError:

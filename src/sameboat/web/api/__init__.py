@@ -1,9 +1,6 @@
 """REST API under /api/v1. Bearer tokens; errors are problem+json."""
 
-from fastapi import APIRouter
-
 from sameboat.web.api import admin, auth, directory
 
-router = APIRouter()
-for module in (auth, directory, admin):
-    router.include_router(module.router)
+PREFIX = "/api/v1"
+ROUTERS = [auth.router, directory.router, admin.router]

@@ -7,16 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from sameboat.adapters.storage.models import AccessCode, Sponsor, User
-from sameboat.services import listeners, sponsors
+from sameboat.services import accounts, listeners, sponsors
 from sameboat.services import taxonomy as taxonomy_service
 from sameboat.web import security
-from sameboat.web.api.schemas import AccessCodeCreate, ListenerStatusChange, SponsorCreate, TagCreate
+from sameboat.web.api.schemas import AccessCodeCreate, ListenerStatusChange, SponsorCreate, TagCreate, UserCreate
 
 router = APIRouter(tags=["admin"])
 sponsor_manager = security.api_requires("sponsors.manage")
 sponsor_viewer = security.api_requires("sponsor.view_own")
 reviewer = security.api_requires("listeners.review")
 taxonomy_editor = security.api_requires("taxonomy.extend")
+user_manager = security.api_requires("users.manage")
 
 
 def code_body(code: AccessCode) -> dict[str, Any]:
@@ -77,3 +78,15 @@ def add_tag(body: TagCreate, request: Request, user: User = Depends(taxonomy_edi
     row = taxonomy_service.add_tag(security.services(request), tag_id=body.id, label=body.label, parent=body.parent,
                                    synonyms=body.synonyms, created_by=user.id)
     return {"id": row.id, "label": row.label, "parent": row.parent, "synonyms": row.synonyms}
+
+
+@router.post("/users", status_code=201)
+def create_user(body: UserCreate, request: Request, user: User = Depends(user_manager)) -> dict[str, Any]:
+    """Create a staff, listener or sponsor-admin account. Members join with an access code instead."""
+    if body.role == "member":
+        from sameboat.services.errors import InvalidInput
+
+        raise InvalidInput("Members join with an access code (POST /api/v1/members).", field="role")
+    created = accounts.create_user(security.services(request), email=body.email, password=body.password,
+                                   role=body.role, sponsor_id=body.sponsor_id)
+    return {"id": created.id, "email": created.email, "role": created.role, "sponsor_id": created.sponsor_id}

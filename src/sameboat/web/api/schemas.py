@@ -93,3 +93,10 @@ class TagCreate(Strict):
     label: str = Field(min_length=2, max_length=80)
     parent: str | None = Field(default=None, max_length=60)
     synonyms: list[str] = Field(default_factory=list, max_length=30)
+
+
+class UserCreate(Strict):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=256)
+    role: str = Field(min_length=1, max_length=20)
+    sponsor_id: str | None = Field(default=None, max_length=64)
