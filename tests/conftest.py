@@ -18,7 +18,9 @@ from sameboat.bootstrap import Runtime, bootstrap
 from sameboat.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-POSTGRES_ADMIN_URL = os.environ.get("SAMEBOAT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SAMEBOAT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-1234"
 
 

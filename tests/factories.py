@@ -23,40 +23,72 @@ def password_hash() -> str:
 
 
 def story(topic: str = "divorce") -> str:
-    return (f"I went through a {topic} three years ago and for months I couldn't sleep or eat properly. "
-            "What helped was talking to someone who had been there and didn't judge me.")
+    return (
+        f"I went through a {topic} three years ago and for months I couldn't sleep or eat properly. "
+        "What helped was talking to someone who had been there and didn't judge me."
+    )
 
 
-def make_sponsor(ctx: ServiceContext, *, seat_limit: int | None = None, code: str | None = None,
-                 expires_at=None, country: str = "US"):  # type: ignore[no-untyped-def]
+def make_sponsor(
+    ctx: ServiceContext, *, seat_limit: int | None = None, code: str | None = None, expires_at=None, country: str = "US"
+):  # type: ignore[no-untyped-def]
     n = next(_counter)
     sponsor = sponsors.create_sponsor(ctx, name=f"Sponsor {n}", country=country, minutes_budget=1000)
-    access = sponsors.create_access_code(ctx, sponsor_id=sponsor.id, code=code or f"CODE-{n:04d}",
-                                         seat_limit=seat_limit, expires_at=expires_at)
+    access = sponsors.create_access_code(
+        ctx, sponsor_id=sponsor.id, code=code or f"CODE-{n:04d}", seat_limit=seat_limit, expires_at=expires_at
+    )
     return sponsor, access
 
 
 def make_user(ctx: ServiceContext, role: Role, *, sponsor_id: str | None = None, email: str | None = None):  # type: ignore[no-untyped-def]
     n = next(_counter)
-    return accounts.create_user(ctx, email=email or f"{role.value}{n}@example.org", password="", role=role,
-                                sponsor_id=sponsor_id, password_hash=password_hash())
+    return accounts.create_user(
+        ctx,
+        email=email or f"{role.value}{n}@example.org",
+        password="",
+        role=role,
+        sponsor_id=sponsor_id,
+        password_hash=password_hash(),
+    )
 
 
 def make_member(ctx: ServiceContext, access_code: str, *, pseudonym: str | None = None, email: str | None = None):  # type: ignore[no-untyped-def]
     n = next(_counter)
-    return accounts.sign_up_member(ctx, email=email or f"member{n}@example.org", password=PASSWORD,
-                                   pseudonym=pseudonym or f"Member {n}", access_code=access_code)
+    return accounts.sign_up_member(
+        ctx,
+        email=email or f"member{n}@example.org",
+        password=PASSWORD,
+        pseudonym=pseudonym or f"Member {n}",
+        access_code=access_code,
+    )
 
 
-def make_listener(ctx: ServiceContext, *, name: str | None = None, tags: list[str] | None = None,
-                  status: ListenerStatus = ListenerStatus.APPROVED, languages: list[str] | None = None,
-                  gender: str | None = None, veteran: bool | None = None):  # type: ignore[no-untyped-def]
+def make_listener(
+    ctx: ServiceContext,
+    *,
+    name: str | None = None,
+    tags: list[str] | None = None,
+    status: ListenerStatus = ListenerStatus.APPROVED,
+    languages: list[str] | None = None,
+    gender: str | None = None,
+    veteran: bool | None = None,
+):  # type: ignore[no-untyped-def]
     n = next(_counter)
     user = make_user(ctx, Role.LISTENER, email=f"listener{n}@example.org")
-    listeners.create_profile(ctx, user.id, ListenerProfileDraft(
-        display_name=name or f"Listener {n}", bio="Here to listen.", story=story(),
-        tags=tags or ["divorce"], languages=languages or ["en"], gender=gender, veteran=veteran,
-    ), status=status)
+    listeners.create_profile(
+        ctx,
+        user.id,
+        ListenerProfileDraft(
+            display_name=name or f"Listener {n}",
+            bio="Here to listen.",
+            story=story(),
+            tags=tags or ["divorce"],
+            languages=languages or ["en"],
+            gender=gender,
+            veteran=veteran,
+        ),
+        status=status,
+    )
     return user
 
 

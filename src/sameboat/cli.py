@@ -40,13 +40,25 @@ def _run_server(settings: Settings) -> None:
 
     from sameboat.web.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                proxy_headers=False, ws_max_size=64 * 1024)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        proxy_headers=False,
+        ws_max_size=64 * 1024,
+    )
 
 
 @main.command()
-@click.option("--database", "database_path", default="var/demo.sqlite3", show_default=True,
-              type=click.Path(dir_okay=False), help="SQLite file to create (replaced if it exists).")
+@click.option(
+    "--database",
+    "database_path",
+    default="var/demo.sqlite3",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="SQLite file to create (replaced if it exists).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Create the demo database and exit.")
@@ -95,13 +107,16 @@ def user() -> None:
 
 @user.command("create")
 @click.option("--email", required=True)
-@click.option("--role", required=True, type=click.Choice(["member", "listener", "supervisor", "admin", "sponsor_admin"]))
+@click.option(
+    "--role", required=True, type=click.Choice(["member", "listener", "supervisor", "admin", "sponsor_admin"])
+)
 @click.option("--sponsor-id", default=None, help="Required for sponsor_admin.")
 @click.option("--pseudonym", default=None, help="Members only: the name listeners see.")
 @click.option("--access-code", default=None, help="Members only.")
 @click.password_option(envvar="SAMEBOAT_NEW_USER_PASSWORD")
-def user_create(email: str, role: str, sponsor_id: str | None, pseudonym: str | None, access_code: str | None,
-                password: str) -> None:
+def user_create(
+    email: str, role: str, sponsor_id: str | None, pseudonym: str | None, access_code: str | None, password: str
+) -> None:
     """Create an account (listeners then fill in their profile in the app)."""
     from sameboat.adapters.storage.database import upgrade
     from sameboat.bootstrap import bootstrap
@@ -114,11 +129,17 @@ def user_create(email: str, role: str, sponsor_id: str | None, pseudonym: str | 
     runtime = bootstrap(settings)
     try:
         if role == "member":
-            created = accounts.sign_up_member(runtime.services, email=email, password=password,
-                                              pseudonym=pseudonym or email.split("@")[0], access_code=access_code)
+            created = accounts.sign_up_member(
+                runtime.services,
+                email=email,
+                password=password,
+                pseudonym=pseudonym or email.split("@")[0],
+                access_code=access_code,
+            )
         else:
-            created = accounts.create_user(runtime.services, email=email, password=password, role=role,
-                                           sponsor_id=sponsor_id)
+            created = accounts.create_user(
+                runtime.services, email=email, password=password, role=role, sponsor_id=sponsor_id
+            )
     except (ServiceError, RuleViolation) as exc:
         click.echo(f"Error: {getattr(exc, 'detail', None) or exc}", err=True)
         sys.exit(2)

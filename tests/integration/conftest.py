@@ -41,6 +41,7 @@ def csrf_of(client: TestClient) -> str:
 
 
 def sign_in_page(client: TestClient, email: str, password: str = PASSWORD) -> None:
-    response = client.post("/signin", data={"email": email, "password": password, "csrf_token": csrf_of(client)},
-                           follow_redirects=False)
+    response = client.post(
+        "/signin", data={"email": email, "password": password, "csrf_token": csrf_of(client)}, follow_redirects=False
+    )
     assert response.status_code == 303, response.text

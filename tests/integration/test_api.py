@@ -49,20 +49,37 @@ def test_errors_are_problem_json(client, world) -> None:  # type: ignore[no-unty
     assert oversize.status_code == 422 and oversize.json()["errors"][0]["field"] == "pseudonym"
     empty = client.post("/api/v1/members", json={})
     assert empty.status_code == 422 and {e["field"] for e in empty.json()["errors"]} >= {"email", "password"}
-    unknown_field = client.post("/api/v1/sponsors", json={"name": "X", "evil": 1},
-                                headers=api_token(client, world.users["admin"].email))
+    unknown_field = client.post(
+        "/api/v1/sponsors", json={"name": "X", "evil": 1}, headers=api_token(client, world.users["admin"].email)
+    )
     assert unknown_field.status_code == 422
 
 
 def test_member_sign_up_over_api(client, world, services) -> None:  # type: ignore[no-untyped-def]
-    ok = client.post("/api/v1/members", json={"email": "api@example.org", "password": PASSWORD,
-                                              "pseudonym": "Api Person", "access_code": world.access_code})
+    ok = client.post(
+        "/api/v1/members",
+        json={
+            "email": "api@example.org",
+            "password": PASSWORD,
+            "pseudonym": "Api Person",
+            "access_code": world.access_code,
+        },
+    )
     assert ok.status_code == 201
-    dup = client.post("/api/v1/members", json={"email": "API@example.org", "password": PASSWORD,
-                                               "pseudonym": "Other Person", "access_code": world.access_code})
+    dup = client.post(
+        "/api/v1/members",
+        json={
+            "email": "API@example.org",
+            "password": PASSWORD,
+            "pseudonym": "Other Person",
+            "access_code": world.access_code,
+        },
+    )
     assert dup.status_code == 409 and dup.json()["errors"][0]["field"] == "email"
-    wrong_code = client.post("/api/v1/members", json={"email": "b@example.org", "password": PASSWORD,
-                                                      "pseudonym": "Bee Person", "access_code": "WRONG-CODE"})
+    wrong_code = client.post(
+        "/api/v1/members",
+        json={"email": "b@example.org", "password": PASSWORD, "pseudonym": "Bee Person", "access_code": "WRONG-CODE"},
+    )
     assert wrong_code.status_code == 422 and wrong_code.json()["errors"][0]["field"] == "access_code"
     with services.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(User).where(User.email == "b@example.org")) == 0
@@ -70,8 +87,11 @@ def test_member_sign_up_over_api(client, world, services) -> None:  # type: igno
 
 def test_admin_creates_sponsor_code_and_approves(client, world, services) -> None:  # type: ignore[no-untyped-def]
     admin = api_token(client, world.users["admin"].email)
-    sponsor = client.post("/api/v1/sponsors", json={"name": "Acme Health", "country": "CA", "minutes_budget": 500,
-                                                    "features": ["chat", "voice"]}, headers=admin)
+    sponsor = client.post(
+        "/api/v1/sponsors",
+        json={"name": "Acme Health", "country": "CA", "minutes_budget": 500, "features": ["chat", "voice"]},
+        headers=admin,
+    )
     assert sponsor.status_code == 201
     sid = sponsor.json()["id"]
     code = client.post(f"/api/v1/sponsors/{sid}/access-codes", json={"seat_limit": 2, "label": "Pilot"}, headers=admin)
@@ -82,13 +102,15 @@ def test_admin_creates_sponsor_code_and_approves(client, world, services) -> Non
     assert bad_feature.status_code == 422
     with services.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(Sponsor).where(Sponsor.name == "Other")) == 0
-    approve = client.post(f"/api/v1/listeners/{world.applicant_listener_id}/status", json={"status": "approved"},
-                          headers=admin)
+    approve = client.post(
+        f"/api/v1/listeners/{world.applicant_listener_id}/status", json={"status": "approved"}, headers=admin
+    )
     assert approve.status_code == 200
     # Suspended listeners must go back to review before approval.
     client.post(f"/api/v1/listeners/{world.applicant_listener_id}/status", json={"status": "suspended"}, headers=admin)
-    illegal = client.post(f"/api/v1/listeners/{world.applicant_listener_id}/status", json={"status": "approved"},
-                          headers=admin)
+    illegal = client.post(
+        f"/api/v1/listeners/{world.applicant_listener_id}/status", json={"status": "approved"}, headers=admin
+    )
     assert illegal.status_code == 422
     unknown = client.post("/api/v1/listeners/nope/status", json={"status": "approved"}, headers=admin)
     assert unknown.status_code == 404
@@ -108,11 +130,14 @@ def test_listener_edits_only_own_profile(client, world, services) -> None:  # ty
     other = make_listener(services, name="Other")
     headers = api_token(client, world.users["listener"].email)
     body = {"display_name": "Dana B", "story": story("job loss"), "tags": ["job-loss"], "languages": ["en", "fr"]}
-    assert client.put(f"/api/v1/listeners/{world.approved_listener_id}/profile", json=body,
-                      headers=headers).status_code == 200
+    assert (
+        client.put(f"/api/v1/listeners/{world.approved_listener_id}/profile", json=body, headers=headers).status_code
+        == 200
+    )
     assert client.put(f"/api/v1/listeners/{other.id}/profile", json=body, headers=headers).status_code == 403
-    unknown_tag = client.put(f"/api/v1/listeners/{world.approved_listener_id}/profile",
-                             json={**body, "tags": ["made-up"]}, headers=headers)
+    unknown_tag = client.put(
+        f"/api/v1/listeners/{world.approved_listener_id}/profile", json={**body, "tags": ["made-up"]}, headers=headers
+    )
     assert unknown_tag.status_code == 422 and unknown_tag.json()["errors"][0]["field"] == "tags"
     with services.uow() as uow:
         assert uow.session.get(ListenerProfile, other.id).display_name == "Other"
@@ -122,19 +147,31 @@ def test_listener_edits_only_own_profile(client, world, services) -> None:  # ty
 def test_listener_application_and_taxonomy_extension(client, world) -> None:  # type: ignore[no-untyped-def]
     from tests.factories import story
 
-    application = client.post("/api/v1/listener-applications", json={
-        "email": "newlistener@example.org", "password": PASSWORD, "display_name": "Kim", "story": story(),
-        "tags": ["divorce"], "languages": ["en"]})
+    application = client.post(
+        "/api/v1/listener-applications",
+        json={
+            "email": "newlistener@example.org",
+            "password": PASSWORD,
+            "display_name": "Kim",
+            "story": story(),
+            "tags": ["divorce"],
+            "languages": ["en"],
+        },
+    )
     assert application.status_code == 201 and application.json()["status"] == "applicant"
     admin = api_token(client, world.users["admin"].email)
-    tag = client.post("/api/v1/taxonomy/tags", json={"id": "long-covid", "label": "Long COVID",
-                                                     "parent": "chronic-illness", "synonyms": ["long covid"]},
-                      headers=admin)
+    tag = client.post(
+        "/api/v1/taxonomy/tags",
+        json={"id": "long-covid", "label": "Long COVID", "parent": "chronic-illness", "synonyms": ["long covid"]},
+        headers=admin,
+    )
     assert tag.status_code == 201, tag.text
     tags = {t["id"] for t in client.get("/api/v1/taxonomy").json()["tags"]}
     assert "long-covid" in tags
-    assert client.post("/api/v1/taxonomy/tags", json={"id": "long-covid", "label": "Again"},
-                       headers=admin).status_code == 409
+    assert (
+        client.post("/api/v1/taxonomy/tags", json={"id": "long-covid", "label": "Again"}, headers=admin).status_code
+        == 409
+    )
     assert client.post("/api/v1/taxonomy/tags", json={"id": "x y", "label": "Bad id"}, headers=admin).status_code == 422
 
 
@@ -148,15 +185,22 @@ def test_me_and_openapi(client, world) -> None:  # type: ignore[no-untyped-def]
 
 def test_admin_creates_users_and_unknown_role_is_refused(client, world, services) -> None:  # type: ignore[no-untyped-def]
     admin = api_token(client, world.users["admin"].email)
-    ok = client.post("/api/v1/users", json={"email": "sup2@example.org", "password": PASSWORD, "role": "supervisor"},
-                     headers=admin)
+    ok = client.post(
+        "/api/v1/users", json={"email": "sup2@example.org", "password": PASSWORD, "role": "supervisor"}, headers=admin
+    )
     assert ok.status_code == 201 and ok.json()["role"] == "supervisor"
-    unknown = client.post("/api/v1/users", json={"email": "x@example.org", "password": PASSWORD, "role": "wizard"},
-                          headers=admin)
+    unknown = client.post(
+        "/api/v1/users", json={"email": "x@example.org", "password": PASSWORD, "role": "wizard"}, headers=admin
+    )
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "role"
-    no_sponsor = client.post("/api/v1/users", json={"email": "y@example.org", "password": PASSWORD,
-                                                    "role": "sponsor_admin"}, headers=admin)
+    no_sponsor = client.post(
+        "/api/v1/users", json={"email": "y@example.org", "password": PASSWORD, "role": "sponsor_admin"}, headers=admin
+    )
     assert no_sponsor.status_code == 422
     with services.uow() as uow:
-        assert uow.session.scalar(select(func.count()).select_from(User).where(User.email.in_(
-            ["x@example.org", "y@example.org"]))) == 0
+        assert (
+            uow.session.scalar(
+                select(func.count()).select_from(User).where(User.email.in_(["x@example.org", "y@example.org"]))
+            )
+            == 0
+        )

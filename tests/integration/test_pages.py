@@ -19,9 +19,18 @@ def test_landing_says_what_sameboat_is_not(client) -> None:  # type: ignore[no-u
 
 
 def test_join_with_code_then_home(client, world, services) -> None:  # type: ignore[no-untyped-def]
-    response = client.post("/join", data={"csrf_token": csrf_of(client), "access_code": world.access_code,
-                                          "pseudonym": "River Stone", "email": "river@example.org",
-                                          "password": PASSWORD, "listener_gender": "woman"}, follow_redirects=True)
+    response = client.post(
+        "/join",
+        data={
+            "csrf_token": csrf_of(client),
+            "access_code": world.access_code,
+            "pseudonym": "River Stone",
+            "email": "river@example.org",
+            "password": PASSWORD,
+            "listener_gender": "woman",
+        },
+        follow_redirects=True,
+    )
     assert response.status_code == 200 and "What's going on?" in response.text
     assert "River Stone" in response.text
     with services.uow() as uow:
@@ -43,8 +52,14 @@ def test_join_errors_are_friendly_and_write_nothing(client, world, services) -> 
         ({"pseudonym": "x" * 200}, "too long"),
         ({"listener_gender": "robot"}, "Listener gender"),
     ]:
-        form = {"csrf_token": csrf_of(client), "access_code": world.access_code, "pseudonym": "New Person",
-                "email": "new@example.org", "password": PASSWORD, **data}
+        form = {
+            "csrf_token": csrf_of(client),
+            "access_code": world.access_code,
+            "pseudonym": "New Person",
+            "email": "new@example.org",
+            "password": PASSWORD,
+            **data,
+        }
         response = client.post("/join", data=form)
         assert 400 <= response.status_code < 500, (data, response.status_code)
         assert message in response.text, (data, response.text[:2000])
@@ -53,12 +68,20 @@ def test_join_errors_are_friendly_and_write_nothing(client, world, services) -> 
 
 
 def test_forms_need_csrf(client, world, services) -> None:  # type: ignore[no-untyped-def]
-    response = client.post("/join", data={"access_code": world.access_code, "pseudonym": "No Token",
-                                          "email": "nocsrf@example.org", "password": PASSWORD})
+    response = client.post(
+        "/join",
+        data={
+            "access_code": world.access_code,
+            "pseudonym": "No Token",
+            "email": "nocsrf@example.org",
+            "password": PASSWORD,
+        },
+    )
     assert response.status_code == 403 and "expired" in response.text
     client.cookies.set("sameboat_csrf", "forged.value")
-    response = client.post("/signin", data={"email": world.users["member"].email, "password": PASSWORD,
-                                            "csrf_token": "forged.value"})
+    response = client.post(
+        "/signin", data={"email": world.users["member"].email, "password": PASSWORD, "csrf_token": "forged.value"}
+    )
     assert response.status_code == 403
     with services.uow() as uow:
         assert uow.session.scalar(select(User).where(User.email == "nocsrf@example.org")) is None
@@ -98,8 +121,15 @@ def test_directory_and_profile_pages(client, world) -> None:  # type: ignore[no-
 def test_listener_application_and_profile_editor(client, world) -> None:  # type: ignore[no-untyped-def]
     from tests.factories import story
 
-    form = {"csrf_token": csrf_of(client), "email": "applicant@example.org", "password": PASSWORD,
-            "display_name": "Jo", "story": story(), "tags": ["divorce", "co-parenting"], "languages": "en es"}
+    form = {
+        "csrf_token": csrf_of(client),
+        "email": "applicant@example.org",
+        "password": PASSWORD,
+        "display_name": "Jo",
+        "story": story(),
+        "tags": ["divorce", "co-parenting"],
+        "languages": "en es",
+    }
     response = client.post("/listen", data=form, follow_redirects=True)
     assert response.status_code == 200 and "Thank you for applying" in response.text
     short = client.post("/listener/profile", data={**form, "story": "too short"})
@@ -112,12 +142,18 @@ def test_admin_approves_listener_via_pages(client, world) -> None:  # type: igno
     sign_in_page(client, world.users["admin"].email)
     queue = client.get("/admin/listeners")
     assert "Robin" in queue.text
-    response = client.post(f"/admin/listeners/{world.applicant_listener_id}/status",
-                           data={"csrf_token": csrf_of(client), "status": "approved"}, follow_redirects=True)
+    response = client.post(
+        f"/admin/listeners/{world.applicant_listener_id}/status",
+        data={"csrf_token": csrf_of(client), "status": "approved"},
+        follow_redirects=True,
+    )
     assert response.status_code == 200
     assert "Robin" in client.get("/admin/listeners?status=approved").text
-    created = client.post("/admin/sponsors", data={"csrf_token": csrf_of(client), "name": "Lakeside University",
-                                                   "country": "GB", "features": ["chat"]}, follow_redirects=True)
+    created = client.post(
+        "/admin/sponsors",
+        data={"csrf_token": csrf_of(client), "name": "Lakeside University", "country": "GB", "features": ["chat"]},
+        follow_redirects=True,
+    )
     assert "Lakeside University" in created.text
     bad = client.post("/admin/sponsors", data={"csrf_token": csrf_of(client), "name": "Bad", "country": "Narnia"})
     assert bad.status_code == 422 and "two-letter" in bad.text
@@ -126,11 +162,15 @@ def test_admin_approves_listener_via_pages(client, world) -> None:  # type: igno
 def test_password_change_and_sign_out(client, world, services) -> None:  # type: ignore[no-untyped-def]
     email = world.users["member"].email
     sign_in_page(client, email)
-    wrong = client.post("/account/password", data={"csrf_token": csrf_of(client), "current_password": "nope",
-                                                   "new_password": "another long password"})
+    wrong = client.post(
+        "/account/password",
+        data={"csrf_token": csrf_of(client), "current_password": "nope", "new_password": "another long password"},
+    )
     assert wrong.status_code == 422
-    ok = client.post("/account/password", data={"csrf_token": csrf_of(client), "current_password": PASSWORD,
-                                                "new_password": "another long password"})
+    ok = client.post(
+        "/account/password",
+        data={"csrf_token": csrf_of(client), "current_password": PASSWORD, "new_password": "another long password"},
+    )
     assert ok.status_code == 200 and "password is changed" in ok.text
     client.post("/signout", data={"csrf_token": csrf_of(client)})
     assert client.get("/home", follow_redirects=False).status_code == 303
@@ -151,6 +191,28 @@ def test_what_is_going_on_suggests_listeners(client, world) -> None:  # type: ig
     sign_in_page(client, world.users["member"].email)
     short = client.post("/home", data={"csrf_token": csrf_of(client), "situation": "sad"})
     assert short.status_code == 422 and "a little more" in short.text
-    page = client.post("/home", data={"csrf_token": csrf_of(client),
-                                      "situation": "My wife left in March and the divorce is tearing me apart"})
+    page = client.post(
+        "/home",
+        data={"csrf_token": csrf_of(client), "situation": "My wife left in March and the divorce is tearing me apart"},
+    )
     assert page.status_code == 200 and "Dana" in page.text
+
+
+def test_forms_carry_the_token_a_browser_needs(client, world) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    page = client.get("/join").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert token == client.cookies["sameboat_csrf"]
+    response = client.post(
+        "/join",
+        data={
+            "csrf_token": token,
+            "access_code": world.access_code,
+            "pseudonym": "Form Token",
+            "email": "formtoken@example.org",
+            "password": PASSWORD,
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303

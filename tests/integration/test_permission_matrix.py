@@ -27,8 +27,12 @@ def route_permission(route: APIRoute) -> str | None:
 
 
 def all_routes() -> list[tuple[str, APIRoute]]:
-    return [(prefix + route.path, route) for prefix, router in all_routers() for route in router.routes
-            if isinstance(route, APIRoute)]
+    return [
+        (prefix + route.path, route)
+        for prefix, router in all_routers()
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
 
 
 def protected_routes(app) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
@@ -43,8 +47,14 @@ def protected_routes(app) -> list[tuple[str, str, str]]:  # type: ignore[no-unty
 def test_every_permission_is_used_and_every_mutating_route_is_protected(app) -> None:  # type: ignore[no-untyped-def]
     used = {p for _, _, p in protected_routes(app)}
     assert used == set(PERMISSIONS), f"permissions without a route: {set(PERMISSIONS) - used}"
-    public = {("POST", "/signin"), ("POST", "/join"), ("POST", "/listen"), ("POST", "/api/v1/auth/token"),
-              ("POST", "/api/v1/members"), ("POST", "/api/v1/listener-applications")}
+    public = {
+        ("POST", "/signin"),
+        ("POST", "/join"),
+        ("POST", "/listen"),
+        ("POST", "/api/v1/auth/token"),
+        ("POST", "/api/v1/members"),
+        ("POST", "/api/v1/listener-applications"),
+    }
     for path, route in all_routes():
         if route.methods & {"POST", "PUT", "DELETE", "PATCH"}:
             for method in route.methods:

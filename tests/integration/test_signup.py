@@ -28,8 +28,9 @@ def seats_used(services, code: str) -> int:  # type: ignore[no-untyped-def]
 
 def test_member_joins_with_code_and_signs_in(services) -> None:  # type: ignore[no-untyped-def]
     sponsor, code = make_sponsor(services)
-    user = accounts.sign_up_member(services, email="  Sam@Example.org ", password=PASSWORD, pseudonym="Quiet Harbor",
-                                   access_code=code.code.lower())
+    user = accounts.sign_up_member(
+        services, email="  Sam@Example.org ", password=PASSWORD, pseudonym="Quiet Harbor", access_code=code.code.lower()
+    )
     assert user.email == "sam@example.org" and user.sponsor_id == sponsor.id
     assert seats_used(services, code.code) == 1
     signed = accounts.sign_in(services, "sam@example.org", PASSWORD, "web")
@@ -38,8 +39,20 @@ def test_member_joins_with_code_and_signs_in(services) -> None:  # type: ignore[
     assert accounts.user_for_token(services, signed.token, "api") is None
 
 
-@pytest.mark.parametrize("case", ["unknown", "expired", "full", "duplicate_email", "duplicate_name", "no_code",
-                                  "bad_password", "bad_pseudonym", "bad_email"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unknown",
+        "expired",
+        "full",
+        "duplicate_email",
+        "duplicate_name",
+        "no_code",
+        "bad_password",
+        "bad_pseudonym",
+        "bad_email",
+    ],
+)
 def test_bad_sign_up_writes_nothing(services, clock, case: str) -> None:  # type: ignore[no-untyped-def]
     _, code = make_sponsor(services, seat_limit=1)
     _, expiring = make_sponsor(services, expires_at=clock() + timedelta(days=1))
@@ -84,8 +97,9 @@ def test_bad_sign_up_writes_nothing(services, clock, case: str) -> None:  # type
 
 def test_open_signup_needs_no_code(services) -> None:  # type: ignore[no-untyped-def]
     services.open_signup = True
-    user = accounts.sign_up_member(services, email="open@example.org", password=PASSWORD, pseudonym="Open Door",
-                                   access_code=None)
+    user = accounts.sign_up_member(
+        services, email="open@example.org", password=PASSWORD, pseudonym="Open Door", access_code=None
+    )
     assert user.sponsor_id is None
 
 

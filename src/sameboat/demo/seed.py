@@ -47,24 +47,39 @@ def seed_demo(settings: Settings) -> DemoSummary:
     # One hash for every demo account keeps seeding fast (argon2id is slow on purpose).
     password_hash = ctx.hasher.hash(DEMO_PASSWORD)
     try:
-        sponsor = sponsors.create_sponsor(ctx, name=DEMO_SPONSOR, country="US", minutes_budget=6000,
-                                          features=["chat", "voice", "booking", "resources"])
-        sponsors.create_access_code(ctx, sponsor_id=sponsor.id, code=DEMO_ACCESS_CODE, label="Demo staff and families",
-                                    seat_limit=500)
-        staff = [("admin", Role.ADMIN, None), ("supervisor", Role.SUPERVISOR, None),
-                 ("sponsor admin", Role.SPONSOR_ADMIN, sponsor.id)]
+        sponsor = sponsors.create_sponsor(
+            ctx,
+            name=DEMO_SPONSOR,
+            country="US",
+            minutes_budget=6000,
+            features=["chat", "voice", "booking", "resources"],
+        )
+        sponsors.create_access_code(
+            ctx, sponsor_id=sponsor.id, code=DEMO_ACCESS_CODE, label="Demo staff and families", seat_limit=500
+        )
+        staff = [
+            ("admin", Role.ADMIN, None),
+            ("supervisor", Role.SUPERVISOR, None),
+            ("sponsor admin", Role.SPONSOR_ADMIN, sponsor.id),
+        ]
         for label, role, sponsor_id in staff:
             email = f"{role.value.replace('_', '-')}@demo.sameboat.example"
-            accounts.create_user(ctx, email=email, password="", role=role, sponsor_id=sponsor_id,
-                                 password_hash=password_hash)
+            accounts.create_user(
+                ctx, email=email, password="", role=role, sponsor_id=sponsor_id, password_hash=password_hash
+            )
             summary.accounts.append((label, email))
         data = demo_data()
         for member in data["members"]:
             prefs = member.get("preferences") or {}
-            user = accounts.sign_up_member(ctx, email=member["email"], password=DEMO_PASSWORD,
-                                           pseudonym=member["pseudonym"], access_code=DEMO_ACCESS_CODE,
-                                           languages=member.get("languages", ["en"]),
-                                           preferences=MemberPreferences(**prefs))
+            user = accounts.sign_up_member(
+                ctx,
+                email=member["email"],
+                password=DEMO_PASSWORD,
+                pseudonym=member["pseudonym"],
+                access_code=DEMO_ACCESS_CODE,
+                languages=member.get("languages", ["en"]),
+                preferences=MemberPreferences(**prefs),
+            )
             summary.members += 1
             if summary.members == 1:
                 summary.accounts.append(("member", user.email))
@@ -72,15 +87,22 @@ def seed_demo(settings: Settings) -> DemoSummary:
             email = f"{_slug(entry['display_name'])}.{index + 1}@listeners.demo.sameboat.example"
             user = accounts.create_user(ctx, email=email, password="", role=Role.LISTENER, password_hash=password_hash)
             draft = ListenerProfileDraft(
-                display_name=entry["display_name"], bio=entry.get("bio", ""), story=entry["story"],
-                tags=entry["tags"], languages=entry.get("languages", ["en"]), gender=entry.get("gender"),
-                age_range=entry.get("age_range"), veteran=entry.get("veteran"),
-                declined_topics=entry.get("declined_topics", []), timezone=entry.get("timezone", "UTC"),
+                display_name=entry["display_name"],
+                bio=entry.get("bio", ""),
+                story=entry["story"],
+                tags=entry["tags"],
+                languages=entry.get("languages", ["en"]),
+                gender=entry.get("gender"),
+                age_range=entry.get("age_range"),
+                veteran=entry.get("veteran"),
+                declined_topics=entry.get("declined_topics", []),
+                timezone=entry.get("timezone", "UTC"),
             )
             # The last two are new applicants, so the admin has someone to approve.
             status = ListenerStatus.APPLICANT if index >= len(data["listeners"]) - 2 else ListenerStatus.APPROVED
-            listeners.create_profile(ctx, user.id, draft, status=status,
-                                     certified_high_risk=bool(entry.get("certified_high_risk")))
+            listeners.create_profile(
+                ctx, user.id, draft, status=status, certified_high_risk=bool(entry.get("certified_high_risk"))
+            )
             if status == ListenerStatus.APPROVED:
                 summary.listeners += 1
                 if summary.listeners == 1:

@@ -132,9 +132,7 @@ def check_access_code_usable(state: AccessCodeState, now: datetime) -> None:
     if state.expires_at is not None and now >= state.expires_at:
         raise RuleViolation("access_code", "This access code has expired. Ask your organisation for a new one.")
     if state.seat_limit is not None and state.seats_used >= state.seat_limit:
-        raise RuleViolation(
-            "access_code", "All places for this access code are taken. Ask your organisation for more."
-        )
+        raise RuleViolation("access_code", "All places for this access code are taken. Ask your organisation for more.")
 
 
 def check_listener_transition(current: ListenerStatus, target: ListenerStatus) -> None:

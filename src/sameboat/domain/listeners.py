@@ -39,7 +39,8 @@ def clean_listener_profile(draft: ListenerProfileDraft, taxonomy: Taxonomy) -> L
     if not STORY_RANGE[0] <= len(story) <= STORY_RANGE[1]:
         raise RuleViolation(
             "story",
-            f"Tell your story in {STORY_RANGE[0]} to {STORY_RANGE[1]} characters: what you went through and what helped.",
+            f"Tell your story in {STORY_RANGE[0]} to {STORY_RANGE[1]} characters: "
+            "what you went through and what helped.",
         )
     tags = list(dict.fromkeys(draft.tags))
     if not tags:
@@ -61,6 +62,14 @@ def clean_listener_profile(draft: ListenerProfileDraft, taxonomy: Taxonomy) -> L
     if not languages:
         raise RuleViolation("languages", "Choose at least one language you can listen in.")
     return ListenerProfileDraft(
-        display_name=name, bio=bio, story=story, tags=tags, languages=languages, gender=draft.gender,
-        age_range=draft.age_range, veteran=draft.veteran, declined_topics=declined, timezone=draft.timezone,
+        display_name=name,
+        bio=bio,
+        story=story,
+        tags=tags,
+        languages=languages,
+        gender=draft.gender,
+        age_range=draft.age_range,
+        veteran=draft.veteran,
+        declined_topics=declined,
+        timezone=draft.timezone,
     )

@@ -76,8 +76,13 @@ def sign_up_member(
             if code_row is None:
                 raise InvalidInput("We couldn't find that access code. Check it and try again.", field="access_code")
             check_access_code_usable(
-                AccessCodeState(code_row.code, code_row.expires_at, code_row.seat_limit, code_row.seats_used,
-                                code_row.sponsor.active),
+                AccessCodeState(
+                    code_row.code,
+                    code_row.expires_at,
+                    code_row.seat_limit,
+                    code_row.seats_used,
+                    code_row.sponsor.active,
+                ),
                 now,
             )
             # Take a seat atomically, so two people cannot take the last seat at once.
@@ -88,13 +93,28 @@ def sign_up_member(
                 .values(seats_used=AccessCode.seats_used + 1)
             ).rowcount
             if taken != 1:
-                raise RuleViolation("access_code", "All places for this access code are taken. Ask your organisation for more.")
-        user = User(email=email, password_hash=password_hash, role=Role.MEMBER.value,
-                    sponsor_id=code_row.sponsor_id if code_row else None, created_at=now, password_changed_at=now)
+                raise RuleViolation(
+                    "access_code", "All places for this access code are taken. Ask your organisation for more."
+                )
+        user = User(
+            email=email,
+            password_hash=password_hash,
+            role=Role.MEMBER.value,
+            sponsor_id=code_row.sponsor_id if code_row else None,
+            created_at=now,
+            password_changed_at=now,
+        )
         s.add(user)
         s.flush()
-        s.add(MemberProfile(user_id=user.id, pseudonym=pseudonym, languages=languages,
-                            preferences=preferences.as_dict(), access_code_id=code_row.id if code_row else None))
+        s.add(
+            MemberProfile(
+                user_id=user.id,
+                pseudonym=pseudonym,
+                languages=languages,
+                preferences=preferences.as_dict(),
+                access_code_id=code_row.id if code_row else None,
+            )
+        )
         try:
             s.flush()
         except IntegrityError as exc:  # a concurrent sign-up took the email or name first
@@ -117,8 +137,9 @@ def create_user(
     try:
         role = Role(role)
     except ValueError as exc:
-        raise InvalidInput(f"Unknown role {role!r}. Choose one of: {', '.join(r.value for r in Role)}.",
-                           field="role") from exc
+        raise InvalidInput(
+            f"Unknown role {role!r}. Choose one of: {', '.join(r.value for r in Role)}.", field="role"
+        ) from exc
     if password_hash is None:
         check_password(password)
         password_hash = ctx.hasher.hash(password)
@@ -131,8 +152,15 @@ def create_user(
             raise Conflict("An account with this email already exists.", field="email")
         if sponsor_id and s.get(Sponsor, sponsor_id) is None:
             raise InvalidInput("That sponsor does not exist.", field="sponsor_id")
-        user = User(email=email, password_hash=password_hash, role=role.value, sponsor_id=sponsor_id,
-                    legal_name=legal_name, created_at=now, password_changed_at=now)
+        user = User(
+            email=email,
+            password_hash=password_hash,
+            role=role.value,
+            sponsor_id=sponsor_id,
+            legal_name=legal_name,
+            created_at=now,
+            password_changed_at=now,
+        )
         s.add(user)
         s.flush()
     return user
@@ -160,8 +188,15 @@ def start_session(ctx: ServiceContext, user_id: str, kind: str) -> str:
     now = ctx.now()
     days = ctx.session_days if kind == "web" else ctx.api_token_days
     with ctx.uow() as uow:
-        uow.session.add(AuthSession(token_hash=token_hash(token), user_id=user_id, kind=kind, created_at=now,
-                                    expires_at=now + timedelta(days=days)))
+        uow.session.add(
+            AuthSession(
+                token_hash=token_hash(token),
+                user_id=user_id,
+                kind=kind,
+                created_at=now,
+                expires_at=now + timedelta(days=days),
+            )
+        )
     return token
 
 

@@ -45,9 +45,15 @@ class ListenerView:
 
     def as_public_dict(self) -> dict[str, object]:
         return {
-            "id": self.id, "display_name": self.display_name, "bio": self.bio, "story": self.story,
-            "tags": [{"id": t, "label": label} for t, label in self.tags], "languages": self.languages,
-            "gender": self.gender, "age_range": self.age_range, "veteran": self.veteran,
+            "id": self.id,
+            "display_name": self.display_name,
+            "bio": self.bio,
+            "story": self.story,
+            "tags": [{"id": t, "label": label} for t, label in self.tags],
+            "languages": self.languages,
+            "gender": self.gender,
+            "age_range": self.age_range,
+            "veteran": self.veteran,
         }
 
 
@@ -63,11 +69,19 @@ class DirectoryFilters:
 
 def view_of(profile: ListenerProfile, taxonomy: Taxonomy) -> ListenerView:
     return ListenerView(
-        id=profile.user_id, display_name=profile.display_name, bio=profile.bio, story=profile.story,
+        id=profile.user_id,
+        display_name=profile.display_name,
+        bio=profile.bio,
+        story=profile.story,
         tags=[(t, taxonomy.label(t) if t in taxonomy else t) for t in profile.tags],
-        languages=list(profile.languages), gender=profile.gender, age_range=profile.age_range,
-        veteran=profile.veteran, certified_high_risk=profile.certified_high_risk, status=profile.status,
-        declined_topics=list(profile.declined_topics), timezone=profile.timezone,
+        languages=list(profile.languages),
+        gender=profile.gender,
+        age_range=profile.age_range,
+        veteran=profile.veteran,
+        certified_high_risk=profile.certified_high_risk,
+        status=profile.status,
+        declined_topics=list(profile.declined_topics),
+        timezone=profile.timezone,
     )
 
 
@@ -100,8 +114,9 @@ def apply_as_listener(ctx: ServiceContext, *, email: str, password: str, draft: 
         s = uow.session
         if s.scalar(select(User.id).where(User.email == email)):
             raise Conflict("An account with this email already exists. Try signing in instead.", field="email")
-        user = User(email=email, password_hash=password_hash, role=Role.LISTENER.value, created_at=now,
-                    password_changed_at=now)
+        user = User(
+            email=email, password_hash=password_hash, role=Role.LISTENER.value, created_at=now, password_changed_at=now
+        )
         s.add(user)
         s.flush()
         profile = ListenerProfile(user_id=user.id, status=ListenerStatus.APPLICANT.value, updated_at=now)
@@ -110,16 +125,23 @@ def apply_as_listener(ctx: ServiceContext, *, email: str, password: str, draft: 
     return user
 
 
-def create_profile(ctx: ServiceContext, user_id: str, draft: ListenerProfileDraft, *,
-                   status: ListenerStatus = ListenerStatus.APPLICANT, certified_high_risk: bool = False) -> None:
+def create_profile(
+    ctx: ServiceContext,
+    user_id: str,
+    draft: ListenerProfileDraft,
+    *,
+    status: ListenerStatus = ListenerStatus.APPLICANT,
+    certified_high_risk: bool = False,
+) -> None:
     """Attach a profile to an existing listener account (CLI, demo)."""
     draft = clean_listener_profile(draft, current_taxonomy(ctx))
     with ctx.uow() as uow:
         user = uow.session.get(User, user_id)
         if user is None or user.role != Role.LISTENER.value:
             raise InvalidInput("Only listener accounts have a listener profile.", field="user_id")
-        profile = ListenerProfile(user_id=user_id, status=status.value, certified_high_risk=certified_high_risk,
-                                  updated_at=ctx.now())
+        profile = ListenerProfile(
+            user_id=user_id, status=status.value, certified_high_risk=certified_high_risk, updated_at=ctx.now()
+        )
         _apply_draft(profile, draft)
         uow.session.add(profile)
 
@@ -183,8 +205,11 @@ def browse(ctx: ServiceContext, filters: DirectoryFilters) -> list[ListenerView]
     if filters.language:
         profiles = [p for p in profiles if filters.language in p.languages]
     if filters.tag:
-        profiles = [p for p in profiles if any(t == filters.tag or filters.tag in taxonomy.ancestors(t)
-                                               for t in p.tags if t in taxonomy)]
+        profiles = [
+            p
+            for p in profiles
+            if any(t == filters.tag or filters.tag in taxonomy.ancestors(t) for t in p.tags if t in taxonomy)
+        ]
     if filters.text:
         needle = filters.text.lower()
         profiles = [p for p in profiles if needle in (p.display_name + " " + p.bio + " " + p.story).lower()]
@@ -196,9 +221,7 @@ def profile_for_viewer(ctx: ServiceContext, viewer: User, listener_id: str) -> L
     with ctx.uow() as uow:
         profile = _profile(uow.session, listener_id)
         visible = profile is not None and (
-            profile.status == ListenerStatus.APPROVED.value
-            or viewer.role in STAFF_ROLES
-            or viewer.id == listener_id
+            profile.status == ListenerStatus.APPROVED.value or viewer.role in STAFF_ROLES or viewer.id == listener_id
         )
         if not visible:
             raise NotFound("We couldn't find that listener. They may be taking a break.")

@@ -8,8 +8,9 @@ from sameboat.services.errors import Forbidden, NotFound
 from sameboat.services.unit_of_work import ServiceContext
 
 
-def update_preferences(ctx: ServiceContext, actor: User, languages: list[str],
-                       preferences: MemberPreferences) -> MemberProfile:
+def update_preferences(
+    ctx: ServiceContext, actor: User, languages: list[str], preferences: MemberPreferences
+) -> MemberProfile:
     if actor.member_profile is None:
         raise Forbidden("Only members have preferences.")
     languages = check_languages(languages) or ["en"]

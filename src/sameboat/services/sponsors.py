@@ -22,7 +22,11 @@ def generate_code(prefix: str = "") -> str:
 
 
 def create_sponsor(
-    ctx: ServiceContext, *, name: str, country: str = "US", minutes_budget: int | None = None,
+    ctx: ServiceContext,
+    *,
+    name: str,
+    country: str = "US",
+    minutes_budget: int | None = None,
     features: list[str] | None = None,
 ) -> Sponsor:
     name = " ".join(name.split())
@@ -36,21 +40,28 @@ def create_sponsor(
     features = list(dict.fromkeys(features if features is not None else ["chat"]))
     unknown = [f for f in features if f not in SPONSOR_FEATURES]
     if unknown:
-        raise InvalidInput(f"Unknown feature {unknown[0]!r}; choose from {', '.join(SPONSOR_FEATURES)}.",
-                           field="features")
+        raise InvalidInput(
+            f"Unknown feature {unknown[0]!r}; choose from {', '.join(SPONSOR_FEATURES)}.", field="features"
+        )
     with ctx.uow() as uow:
         if uow.session.scalar(select(Sponsor).where(Sponsor.name == name)):
             raise Conflict("A sponsor with this name already exists.", field="name")
-        sponsor = Sponsor(name=name, country=country, minutes_budget=minutes_budget, features=features,
-                          created_at=ctx.now())
+        sponsor = Sponsor(
+            name=name, country=country, minutes_budget=minutes_budget, features=features, created_at=ctx.now()
+        )
         uow.session.add(sponsor)
         uow.session.flush()
     return sponsor
 
 
 def create_access_code(
-    ctx: ServiceContext, *, sponsor_id: str, code: str | None = None, label: str = "",
-    expires_at: datetime | None = None, seat_limit: int | None = None,
+    ctx: ServiceContext,
+    *,
+    sponsor_id: str,
+    code: str | None = None,
+    label: str = "",
+    expires_at: datetime | None = None,
+    seat_limit: int | None = None,
 ) -> AccessCode:
     code = normalise_access_code(code) if code else generate_code()
     if seat_limit is not None and seat_limit < 1:
@@ -65,8 +76,14 @@ def create_access_code(
             raise NotFound("That sponsor does not exist.", field="sponsor_id")
         if s.scalar(select(AccessCode).where(AccessCode.code == code)):
             raise Conflict("That access code is already in use. Choose another.", field="code")
-        row = AccessCode(sponsor_id=sponsor_id, code=code, label=label.strip(), expires_at=expires_at,
-                         seat_limit=seat_limit, created_at=ctx.now())
+        row = AccessCode(
+            sponsor_id=sponsor_id,
+            code=code,
+            label=label.strip(),
+            expires_at=expires_at,
+            seat_limit=seat_limit,
+            created_at=ctx.now(),
+        )
         s.add(row)
         s.flush()
     return row
@@ -74,8 +91,9 @@ def create_access_code(
 
 def list_sponsors(ctx: ServiceContext) -> list[Sponsor]:
     with ctx.uow() as uow:
-        return list(uow.session.scalars(
-            select(Sponsor).options(selectinload(Sponsor.access_codes)).order_by(Sponsor.name)))
+        return list(
+            uow.session.scalars(select(Sponsor).options(selectinload(Sponsor.access_codes)).order_by(Sponsor.name))
+        )
 
 
 def sponsor_for_viewer(ctx: ServiceContext, viewer: User, sponsor_id: str) -> Sponsor:
@@ -84,7 +102,8 @@ def sponsor_for_viewer(ctx: ServiceContext, viewer: User, sponsor_id: str) -> Sp
         raise Forbidden("You can only see your own organisation.")
     with ctx.uow() as uow:
         sponsor = uow.session.scalar(
-            select(Sponsor).options(selectinload(Sponsor.access_codes)).where(Sponsor.id == sponsor_id))
+            select(Sponsor).options(selectinload(Sponsor.access_codes)).where(Sponsor.id == sponsor_id)
+        )
         if sponsor is None:
             raise NotFound("That sponsor does not exist.")
         return sponsor
@@ -94,6 +113,11 @@ def member_count(ctx: ServiceContext, sponsor_id: str) -> int:
     from sqlalchemy import func
 
     with ctx.uow() as uow:
-        return uow.session.scalar(
-            select(func.count()).select_from(User).where(User.sponsor_id == sponsor_id, User.role == Role.MEMBER.value)
-        ) or 0
+        return (
+            uow.session.scalar(
+                select(func.count())
+                .select_from(User)
+                .where(User.sponsor_id == sponsor_id, User.role == Role.MEMBER.value)
+            )
+            or 0
+        )

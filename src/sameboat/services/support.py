@@ -36,14 +36,23 @@ def suggest_listeners(ctx: ServiceContext, member: User, situation: str, topics:
     taxonomy = current_taxonomy(ctx)
     topics = [t for t in topics if t in taxonomy]
     if len(situation.split()) < MIN_WORDS and not topics:
-        return SupportSuggestions(situation, topics, needs_more_detail=True,
-                                  message="Tell us a little more, in a sentence or two, so we can find someone who's been there.")
+        return SupportSuggestions(
+            situation,
+            topics,
+            needs_more_detail=True,
+            message="Tell us a little more, in a sentence or two, so we can find someone who's been there.",
+        )
     wanted = topics or taxonomy.tags_in_text(situation)
     profile = member.member_profile
     prefs = profile.preferences if profile else {}
-    pool = listeners.browse(ctx, DirectoryFilters(gender=prefs.get("listener_gender"),
-                                                  age_range=prefs.get("listener_age_range"),
-                                                  veteran=prefs.get("listener_veteran")))
+    pool = listeners.browse(
+        ctx,
+        DirectoryFilters(
+            gender=prefs.get("listener_gender"),
+            age_range=prefs.get("listener_age_range"),
+            veteran=prefs.get("listener_veteran"),
+        ),
+    )
     languages = set(profile.languages if profile else ["en"])
     scored: list[tuple[float, str, Suggestion]] = []
     for view in pool:

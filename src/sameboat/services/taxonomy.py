@@ -13,13 +13,16 @@ from sameboat.services.unit_of_work import ServiceContext
 
 def current_taxonomy(ctx: ServiceContext) -> Taxonomy:
     with ctx.uow() as uow:
-        extra = [Tag(id=t.id, label=t.label, parent=t.parent, synonyms=tuple(t.synonyms))
-                 for t in uow.session.scalars(select(TaxonomyTag).order_by(TaxonomyTag.created_at))]
+        extra = [
+            Tag(id=t.id, label=t.label, parent=t.parent, synonyms=tuple(t.synonyms))
+            for t in uow.session.scalars(select(TaxonomyTag).order_by(TaxonomyTag.created_at))
+        ]
     return shipped_taxonomy().extended(extra) if extra else shipped_taxonomy()
 
 
-def add_tag(ctx: ServiceContext, *, tag_id: str, label: str, parent: str | None, synonyms: list[str],
-            created_by: str | None) -> TaxonomyTag:
+def add_tag(
+    ctx: ServiceContext, *, tag_id: str, label: str, parent: str | None, synonyms: list[str], created_by: str | None
+) -> TaxonomyTag:
     tag_id = tag_id.strip().lower()
     label = " ".join(label.split())
     if not TAG_ID_PATTERN.match(tag_id) or len(tag_id) > 60:
@@ -38,7 +41,8 @@ def add_tag(ctx: ServiceContext, *, tag_id: str, label: str, parent: str | None,
     except TaxonomyError as exc:
         raise RuleViolation("id", str(exc)) from exc
     with ctx.uow() as uow:
-        row = TaxonomyTag(id=tag_id, label=label, parent=parent, synonyms=synonyms, created_by=created_by,
-                          created_at=ctx.now())
+        row = TaxonomyTag(
+            id=tag_id, label=label, parent=parent, synonyms=synonyms, created_by=created_by, created_at=ctx.now()
+        )
         uow.session.add(row)
     return row

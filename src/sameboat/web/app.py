@@ -9,7 +9,9 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sameboat import __version__
 from sameboat.bootstrap import Runtime, bootstrap
@@ -25,6 +27,42 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
+
+
+class CsrfCookieAndSecurityHeaders:
+    """Gives every browser a signed CSRF cookie (templates read it from the scope) and sets security headers.
+
+    Plain ASGI rather than @app.middleware so that what it puts in the scope reaches the endpoint.
+    """
+
+    def __init__(self, app: ASGIApp, secret: str, secure: bool) -> None:
+        self.app, self.secret, self.secure = app, secret, secure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = Request(scope).cookies.get(security.CSRF_COOKIE)
+        fresh = not security.csrf_token_is_valid(self.secret, token)
+        if fresh:
+            token = security.new_csrf_token(self.secret)
+        scope[security.CSRF_SCOPE_KEY] = token
+        static = scope["path"].startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if fresh:
+                    cookie = f"{security.CSRF_COOKIE}={token}; HttpOnly; Path=/; SameSite=lax"
+                    headers.append("set-cookie", cookie + ("; Secure" if self.secure else ""))
+                headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "no-referrer")
+                if not static:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None) -> JSONResponse:
@@ -51,23 +89,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
 
-    @app.middleware("http")
-    async def csrf_cookie_and_headers(request: Request, call_next: security.CallNext) -> Response:
-        token = request.cookies.get(security.CSRF_COOKIE)
-        fresh = not security.csrf_token_is_valid(settings.secret_key, token)
-        if fresh:
-            token = security.new_csrf_token(settings.secret_key)
-        request.state.csrf_token = token
-        response = await call_next(request)
-        if fresh:
-            response.set_cookie(security.CSRF_COOKIE, token, httponly=True, samesite="lax",
-                                secure=settings.secure_cookies, path="/")
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if not request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(CsrfCookieAndSecurityHeaders, secret=settings.secret_key, secure=settings.secure_cookies)
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> Response:
@@ -90,8 +112,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             return problem(400, "Malformed JSON", "The request body is not valid JSON.", errors)
         if _is_api(request):
             return problem(422, "Please check what you sent", "Some fields are missing or not valid.", errors)
-        return render(request, "error.html", {"title": "Please check the address",
-                                              "message": "Part of this address isn't valid."}, status=422)
+        return render(
+            request,
+            "error.html",
+            {"title": "Please check the address", "message": "Part of this address isn't valid."},
+            status=422,
+        )
 
     @app.exception_handler(security.SignInRequired)
     async def sign_in_required(request: Request, exc: security.SignInRequired) -> Response:
@@ -99,10 +125,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @app.exception_handler(security.CsrfFailed)
     async def csrf_failed(request: Request, exc: security.CsrfFailed) -> Response:
-        return render(request, "error.html", {
-            "title": "Please try that again",
-            "message": "This form had expired. Go back, reload the page and send it again. Nothing was saved.",
-        }, status=403)
+        return render(
+            request,
+            "error.html",
+            {
+                "title": "Please try that again",
+                "message": "This form had expired. Go back, reload the page and send it again. Nothing was saved.",
+            },
+            status=403,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -111,18 +142,29 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             title = "Not found" if exc.status_code == 404 else "Request not accepted"
             return problem(exc.status_code, title, detail)
         if exc.status_code == 404:
-            return render(request, "error.html", {"title": "We couldn't find that page",
-                                                  "message": "Check the address, or go back home."}, status=404)
-        return render(request, "error.html", {"title": "Something went wrong", "message": detail},
-                      status=exc.status_code)
+            return render(
+                request,
+                "error.html",
+                {"title": "We couldn't find that page", "message": "Check the address, or go back home."},
+                status=404,
+            )
+        return render(
+            request, "error.html", {"title": "Something went wrong", "message": detail}, status=exc.status_code
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         if _is_api(request):
             return problem(500, "Internal error", "Something went wrong on our side. Nothing was saved.")
-        return render(request, "error.html", {"title": "Something went wrong on our side",
-                                              "message": "Nothing was saved. Please try again in a moment."},
-                      status=500)
+        return render(
+            request,
+            "error.html",
+            {
+                "title": "Something went wrong on our side",
+                "message": "Nothing was saved. Please try again in a moment.",
+            },
+            status=500,
+        )
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

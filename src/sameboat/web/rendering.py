@@ -38,8 +38,12 @@ NAV_FOR_ROLE = {
     "member": [("/home", "Talk"), ("/listeners", "Listeners"), ("/preferences", "Preferences")],
     "listener": [("/listener/profile", "My profile"), ("/listeners", "Listeners")],
     "supervisor": [("/listeners", "Listeners")],
-    "admin": [("/admin", "Admin"), ("/admin/listeners", "Listeners to review"), ("/admin/sponsors", "Sponsors"),
-              ("/admin/taxonomy", "Experiences")],
+    "admin": [
+        ("/admin", "Admin"),
+        ("/admin/listeners", "Listeners to review"),
+        ("/admin/sponsors", "Sponsors"),
+        ("/admin/taxonomy", "Experiences"),
+    ],
     "sponsor_admin": [("/sponsor", "My organisation")],
 }
 
@@ -51,7 +55,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     base = {
         "user": user,
         "nav": NAV_FOR_ROLE.get(user.role, []) if user else [],
-        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "csrf_token": request.scope.get(security.CSRF_SCOPE_KEY, ""),
         "crisis": crisis_resources_for(country, settings.default_country),
         "path": request.url.path,
     }

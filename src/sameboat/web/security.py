@@ -22,6 +22,7 @@ from sameboat.services.unit_of_work import ServiceContext
 SESSION_COOKIE = "sameboat_session"
 CSRF_COOKIE = "sameboat_csrf"
 CSRF_FIELD = "csrf_token"
+CSRF_SCOPE_KEY = "sameboat.csrf_token"  # where the middleware leaves this browser's token for templates
 
 
 class SignInRequired(Exception):

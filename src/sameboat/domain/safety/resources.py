@@ -32,7 +32,10 @@ def all_crisis_resources() -> dict[str, CountryResources]:
     data = yaml.safe_load(resources.files(__package__).joinpath("crisis_resources.yaml").read_text("utf-8"))
     return {
         code: CountryResources(
-            country=code, name=entry["name"], headline=entry["headline"], emergency=entry["emergency"],
+            country=code,
+            name=entry["name"],
+            headline=entry["headline"],
+            emergency=entry["emergency"],
             resources=tuple(CrisisResource(**r) for r in entry["resources"]),
         )
         for code, entry in data["countries"].items()

@@ -40,15 +40,20 @@ def get_listener(listener_id: str, request: Request, user: User = Depends(browse
 
 
 @router.put("/listeners/{listener_id}/profile")
-def update_profile(listener_id: str, body: ListenerProfileBody, request: Request,
-                   user: User = Depends(own_editor)) -> dict[str, Any]:
-    view = listeners.update_own_profile(security.services(request), user, listener_id[:64],
-                                        ListenerProfileDraft(**body.model_dump()))
+def update_profile(
+    listener_id: str, body: ListenerProfileBody, request: Request, user: User = Depends(own_editor)
+) -> dict[str, Any]:
+    view = listeners.update_own_profile(
+        security.services(request), user, listener_id[:64], ListenerProfileDraft(**body.model_dump())
+    )
     return view.as_public_dict()
 
 
 @router.get("/taxonomy", tags=["taxonomy"])
 def taxonomy(request: Request, format: Literal["flat"] = "flat") -> dict[str, Any]:
     tax = current_taxonomy(security.services(request))
-    return {"tags": [{"id": t.id, "label": t.label, "parent": t.parent, "synonyms": list(t.synonyms)}
-                     for t in tax.tags.values()]}
+    return {
+        "tags": [
+            {"id": t.id, "label": t.label, "parent": t.parent, "synonyms": list(t.synonyms)} for t in tax.tags.values()
+        ]
+    }

@@ -35,8 +35,13 @@ def password_form(request: Request, user: User = Depends(account_user)) -> Respo
 async def change_password(request: Request, user: User = Depends(account_user)) -> Response:
     data = await security.read_form(request)
     try:
-        accounts.change_password(security.services(request), user.id, text(data, "current_password", 256),
-                                 text(data, "new_password", 256), request.cookies.get(security.SESSION_COOKIE))
+        accounts.change_password(
+            security.services(request),
+            user.id,
+            text(data, "current_password", 256),
+            text(data, "new_password", 256),
+            request.cookies.get(security.SESSION_COOKIE),
+        )
     except (ServiceError, RuleViolation) as exc:
         message, field, status = error_details(exc)
         return render(request, "password.html", {"error": message, "error_field": field}, status=status)

@@ -31,8 +31,12 @@ def dashboard(request: Request, user: User = Depends(sponsor_manager)) -> Respon
 
 def _sponsors_page(request: Request, status: int = 200, **extra: object) -> Response:
     ctx = security.services(request)
-    return render(request, "admin/sponsors.html", {"sponsors": sponsors.list_sponsors(ctx),
-                                                   "features": SPONSOR_FEATURES, **extra}, status=status)
+    return render(
+        request,
+        "admin/sponsors.html",
+        {"sponsors": sponsors.list_sponsors(ctx), "features": SPONSOR_FEATURES, **extra},
+        status=status,
+    )
 
 
 @router.get("/admin/sponsors")
@@ -44,10 +48,13 @@ def sponsors_page(request: Request, user: User = Depends(sponsor_manager)) -> Re
 async def create_sponsor(request: Request, user: User = Depends(sponsor_manager)) -> Response:
     data = await security.read_form(request)
     try:
-        sponsors.create_sponsor(security.services(request), name=text(data, "name", 200),
-                                country=text(data, "country", 10) or "US",
-                                minutes_budget=optional_int(data, "minutes_budget"),
-                                features=security.form_list(data, "features"))
+        sponsors.create_sponsor(
+            security.services(request),
+            name=text(data, "name", 200),
+            country=text(data, "country", 10) or "US",
+            minutes_budget=optional_int(data, "minutes_budget"),
+            features=security.form_list(data, "features"),
+        )
     except (ServiceError, RuleViolation) as exc:
         message, field, status = error_details(exc)
         return _sponsors_page(request, status=status, error=message, error_field=field, values=kept_values(data))
@@ -58,8 +65,11 @@ async def create_sponsor(request: Request, user: User = Depends(sponsor_manager)
 def sponsor_page(request: Request, sponsor_id: str, user: User = Depends(sponsor_manager)) -> Response:
     ctx = security.services(request)
     sponsor = sponsors.sponsor_for_viewer(ctx, user, sponsor_id[:64])
-    return render(request, "sponsor.html", {"sponsor": sponsor, "members": sponsors.member_count(ctx, sponsor.id),
-                                            "can_manage": True, "values": {}})
+    return render(
+        request,
+        "sponsor.html",
+        {"sponsor": sponsor, "members": sponsors.member_count(ctx, sponsor.id), "can_manage": True, "values": {}},
+    )
 
 
 @router.post("/admin/sponsors/{sponsor_id}/codes")
@@ -67,15 +77,30 @@ async def create_code(request: Request, sponsor_id: str, user: User = Depends(sp
     data = await security.read_form(request)
     ctx = security.services(request)
     try:
-        sponsors.create_access_code(ctx, sponsor_id=sponsor_id[:64], code=optional(data, "code", 40),
-                                    label=text(data, "label", 200), expires_at=optional_date(data, "expires_on"),
-                                    seat_limit=optional_int(data, "seat_limit"))
+        sponsors.create_access_code(
+            ctx,
+            sponsor_id=sponsor_id[:64],
+            code=optional(data, "code", 40),
+            label=text(data, "label", 200),
+            expires_at=optional_date(data, "expires_on"),
+            seat_limit=optional_int(data, "seat_limit"),
+        )
     except (ServiceError, RuleViolation) as exc:
         message, field, status = error_details(exc)
         sponsor = sponsors.sponsor_for_viewer(ctx, user, sponsor_id[:64])
-        return render(request, "sponsor.html", {"sponsor": sponsor, "members": sponsors.member_count(ctx, sponsor.id),
-                                                "can_manage": True, "error": message, "error_field": field,
-                                                "values": kept_values(data)}, status=status)
+        return render(
+            request,
+            "sponsor.html",
+            {
+                "sponsor": sponsor,
+                "members": sponsors.member_count(ctx, sponsor.id),
+                "can_manage": True,
+                "error": message,
+                "error_field": field,
+                "values": kept_values(data),
+            },
+            status=status,
+        )
     return RedirectResponse(f"/admin/sponsors/{sponsor_id}?created=1", status_code=303)
 
 
@@ -83,10 +108,16 @@ async def create_code(request: Request, sponsor_id: str, user: User = Depends(sp
 def review(request: Request, status: str = "applicant", user: User = Depends(reviewer)) -> Response:
     ctx = security.services(request)
     chosen = status if status in {s.value for s in ListenerStatus} else ListenerStatus.APPLICANT.value
-    return render(request, "admin/listeners.html", {
-        "rows": listeners.review_queue(ctx, chosen), "status": chosen, "statuses": [s.value for s in ListenerStatus],
-        "transitions": {s.value: {t.value for t in targets} for s, targets in LISTENER_TRANSITIONS.items()},
-    })
+    return render(
+        request,
+        "admin/listeners.html",
+        {
+            "rows": listeners.review_queue(ctx, chosen),
+            "status": chosen,
+            "statuses": [s.value for s in ListenerStatus],
+            "transitions": {s.value: {t.value for t in targets} for s, targets in LISTENER_TRANSITIONS.items()},
+        },
+    )
 
 
 @router.post("/admin/listeners/{listener_id}/status")
@@ -107,14 +138,22 @@ async def add_tag(request: Request, user: User = Depends(taxonomy_editor)) -> Re
     data = await security.read_form(request)
     ctx = security.services(request)
     try:
-        taxonomy_service.add_tag(ctx, tag_id=text(data, "id", 80), label=text(data, "label", 100),
-                                 parent=optional(data, "parent", 80),
-                                 synonyms=text(data, "synonyms", 1000).split(","), created_by=user.id)
+        taxonomy_service.add_tag(
+            ctx,
+            tag_id=text(data, "id", 80),
+            label=text(data, "label", 100),
+            parent=optional(data, "parent", 80),
+            synonyms=text(data, "synonyms", 1000).split(","),
+            created_by=user.id,
+        )
     except (ServiceError, RuleViolation) as exc:
         message, field, status = error_details(exc)
-        return render(request, "admin/taxonomy.html", {"taxonomy": current_taxonomy(ctx), "error": message,
-                                                       "error_field": field, "values": kept_values(data)},
-                      status=status)
+        return render(
+            request,
+            "admin/taxonomy.html",
+            {"taxonomy": current_taxonomy(ctx), "error": message, "error_field": field, "values": kept_values(data)},
+            status=status,
+        )
     return RedirectResponse("/admin/taxonomy?added=1", status_code=303)
 
 
@@ -124,5 +163,8 @@ def own_sponsor(request: Request, user: User = Depends(sponsor_viewer)) -> Respo
     if user.sponsor_id is None:
         return RedirectResponse("/admin/sponsors", status_code=303)
     sponsor = sponsors.sponsor_for_viewer(ctx, user, user.sponsor_id)
-    return render(request, "sponsor.html", {"sponsor": sponsor, "members": sponsors.member_count(ctx, sponsor.id),
-                                            "can_manage": False, "values": {}})
+    return render(
+        request,
+        "sponsor.html",
+        {"sponsor": sponsor, "members": sponsors.member_count(ctx, sponsor.id), "can_manage": False, "values": {}},
+    )

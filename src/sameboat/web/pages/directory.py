@@ -22,8 +22,16 @@ def _veteran(value: str) -> bool | None:
 
 
 @router.get("/listeners")
-def directory(request: Request, tag: str = "", language: str = "", gender: str = "", age_range: str = "",
-              veteran: str = "", q: str = "", user: User = Depends(browser)) -> Response:
+def directory(
+    request: Request,
+    tag: str = "",
+    language: str = "",
+    gender: str = "",
+    age_range: str = "",
+    veteran: str = "",
+    q: str = "",
+    user: User = Depends(browser),
+) -> Response:
     ctx = security.services(request)
     taxonomy = current_taxonomy(ctx)
     filters = DirectoryFilters(
@@ -35,10 +43,18 @@ def directory(request: Request, tag: str = "", language: str = "", gender: str =
         text=q.strip()[:100] or None,
     )
     found = listeners.browse(ctx, filters)
-    return render(request, "directory.html", {
-        "listeners": found, "filters": filters, "veteran": veteran, "taxonomy": taxonomy,
-        "genders": GENDERS, "age_ranges": AGE_RANGES,
-    })
+    return render(
+        request,
+        "directory.html",
+        {
+            "listeners": found,
+            "filters": filters,
+            "veteran": veteran,
+            "taxonomy": taxonomy,
+            "genders": GENDERS,
+            "age_ranges": AGE_RANGES,
+        },
+    )
 
 
 @router.get("/listeners/{listener_id}")

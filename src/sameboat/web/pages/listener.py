@@ -23,17 +23,32 @@ def _editor(request: Request, user: User, status: int = 200, **extra: object) ->
     ctx = security.services(request)
     view = listeners.own_profile(ctx, user)
     values = extra.pop("values", None) or (view_values(view) if view else {})
-    return render(request, "profile_editor.html", {
-        "profile": view, "values": values, "taxonomy": current_taxonomy(ctx), "genders": GENDERS,
-        "age_ranges": AGE_RANGES, **extra,
-    }, status=status)
+    return render(
+        request,
+        "profile_editor.html",
+        {
+            "profile": view,
+            "values": values,
+            "taxonomy": current_taxonomy(ctx),
+            "genders": GENDERS,
+            "age_ranges": AGE_RANGES,
+            **extra,
+        },
+        status=status,
+    )
 
 
 def view_values(view: listeners.ListenerView) -> dict[str, object]:
     return {
-        "display_name": view.display_name, "bio": view.bio, "story": view.story, "tags": [t for t, _ in view.tags],
-        "languages": " ".join(view.languages), "gender": view.gender or "", "age_range": view.age_range or "",
-        "veteran": {True: "yes", False: "no"}.get(view.veteran, ""), "declined_topics": view.declined_topics,
+        "display_name": view.display_name,
+        "bio": view.bio,
+        "story": view.story,
+        "tags": [t for t, _ in view.tags],
+        "languages": " ".join(view.languages),
+        "gender": view.gender or "",
+        "age_range": view.age_range or "",
+        "veteran": {True: "yes", False: "no"}.get(view.veteran, ""),
+        "declined_topics": view.declined_topics,
         "timezone": view.timezone,
     }
 

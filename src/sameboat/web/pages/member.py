@@ -34,8 +34,9 @@ async def whats_going_on(request: Request, user: User = Depends(requester)) -> R
     data = await security.read_form(request)
     ctx = security.services(request)
     try:
-        result = support.suggest_listeners(ctx, user, text(data, "situation", support.REQUEST_MAX_CHARS * 4),
-                                           security.form_list(data, "topics"))
+        result = support.suggest_listeners(
+            ctx, user, text(data, "situation", support.REQUEST_MAX_CHARS * 4), security.form_list(data, "topics")
+        )
     except (ServiceError, RuleViolation) as exc:
         message, _, status = error_details(exc)
         return _home(request, error=message, values=kept_values(data), status=status)
@@ -46,8 +47,9 @@ async def whats_going_on(request: Request, user: User = Depends(requester)) -> R
 
 @router.get("/preferences")
 def preferences_form(request: Request, user: User = Depends(preferences_editor)) -> Response:
-    return render(request, "preferences.html", {"genders": GENDERS, "age_ranges": AGE_RANGES,
-                                                "profile": user.member_profile})
+    return render(
+        request, "preferences.html", {"genders": GENDERS, "age_ranges": AGE_RANGES, "profile": user.member_profile}
+    )
 
 
 @router.post("/preferences")
@@ -56,13 +58,21 @@ async def save_preferences(request: Request, user: User = Depends(preferences_ed
     context: dict[str, object] = {"genders": GENDERS, "age_ranges": AGE_RANGES}
     try:
         profile = members.update_preferences(
-            security.services(request), user, languages(data),
-            MemberPreferences(listener_gender=optional(data, "listener_gender", 20),
-                              listener_age_range=optional(data, "listener_age_range", 10),
-                              listener_veteran=optional_bool(data, "listener_veteran")),
+            security.services(request),
+            user,
+            languages(data),
+            MemberPreferences(
+                listener_gender=optional(data, "listener_gender", 20),
+                listener_age_range=optional(data, "listener_age_range", 10),
+                listener_veteran=optional_bool(data, "listener_veteran"),
+            ),
         )
     except (ServiceError, RuleViolation) as exc:
         message, field, status = error_details(exc)
-        return render(request, "preferences.html", {**context, "profile": user.member_profile, "error": message,
-                                                    "error_field": field}, status=status)
+        return render(
+            request,
+            "preferences.html",
+            {**context, "profile": user.member_profile, "error": message, "error_field": field},
+            status=status,
+        )
     return render(request, "preferences.html", {**context, "profile": profile, "saved": True})

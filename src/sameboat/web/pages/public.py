@@ -24,8 +24,15 @@ def signed_in_redirect(request: Request, token: str, role: str, next_url: str | 
     target = next_url if next_url and next_url.startswith("/") and not next_url.startswith("//") else None
     response = RedirectResponse(target or HOME_FOR_ROLE.get(role, "/"), status_code=303)
     settings = request.app.state.runtime.settings
-    response.set_cookie(security.SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,
-                        max_age=settings.session_days * 86400, path="/")
+    response.set_cookie(
+        security.SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=settings.session_days * 86400,
+        path="/",
+    )
     return response
 
 
@@ -43,17 +50,26 @@ def signin_form(request: Request, next: str = "") -> Response:
 async def signin(request: Request) -> Response:
     data = await security.read_form(request)
     try:
-        signed = accounts.sign_in(security.services(request), text(data, "email", 254), text(data, "password", 256),
-                                  "web")
+        signed = accounts.sign_in(
+            security.services(request), text(data, "email", 254), text(data, "password", 256), "web"
+        )
     except ServiceError as exc:
-        return render(request, "signin.html", {"error": exc.detail, "email": data.get("email", ""),
-                                               "next": data.get("next", "")}, status=400)
+        return render(
+            request,
+            "signin.html",
+            {"error": exc.detail, "email": data.get("email", ""), "next": data.get("next", "")},
+            status=400,
+        )
     return signed_in_redirect(request, signed.token, signed.user.role, str(data.get("next", "")))
 
 
 def _join_context(request: Request, **extra: object) -> dict[str, object]:
-    return {"genders": GENDERS, "age_ranges": AGE_RANGES,
-            "open_signup": request.app.state.runtime.settings.open_signup, **extra}
+    return {
+        "genders": GENDERS,
+        "age_ranges": AGE_RANGES,
+        "open_signup": request.app.state.runtime.settings.open_signup,
+        **extra,
+    }
 
 
 @router.get("/join")
@@ -72,23 +88,38 @@ async def join(request: Request) -> Response:
             listener_veteran=optional_bool(data, "listener_veteran"),
         )
         user = accounts.sign_up_member(
-            ctx, email=text(data, "email", 254), password=text(data, "password", 256),
-            pseudonym=text(data, "pseudonym", 64), access_code=optional(data, "access_code", 40),
+            ctx,
+            email=text(data, "email", 254),
+            password=text(data, "password", 256),
+            pseudonym=text(data, "pseudonym", 64),
+            access_code=optional(data, "access_code", 40),
             languages=languages(data) or ["en"],
             preferences=preferences,
         )
     except (ServiceError, RuleViolation) as exc:
         message, field, status = error_details(exc)
-        return render(request, "join.html",
-                      _join_context(request, error=message, error_field=field, values=kept_values(data)), status=status)
+        return render(
+            request,
+            "join.html",
+            _join_context(request, error=message, error_field=field, values=kept_values(data)),
+            status=status,
+        )
     token = accounts.start_session(ctx, user.id, "web")
     return signed_in_redirect(request, token, user.role, "/home?welcome=1")
 
 
 @router.get("/listen")
 def apply_form(request: Request) -> Response:
-    return render(request, "apply.html", {"taxonomy": current_taxonomy(security.services(request)),
-                                          "genders": GENDERS, "age_ranges": AGE_RANGES, "values": {}})
+    return render(
+        request,
+        "apply.html",
+        {
+            "taxonomy": current_taxonomy(security.services(request)),
+            "genders": GENDERS,
+            "age_ranges": AGE_RANGES,
+            "values": {},
+        },
+    )
 
 
 def draft_from_form(data: dict[str, Any]) -> ListenerProfileDraft:
@@ -111,12 +142,23 @@ async def apply(request: Request) -> Response:
     data = await security.read_form(request)
     ctx = security.services(request)
     try:
-        user = listeners.apply_as_listener(ctx, email=text(data, "email", 254), password=text(data, "password", 256),
-                                           draft=draft_from_form(data))
+        user = listeners.apply_as_listener(
+            ctx, email=text(data, "email", 254), password=text(data, "password", 256), draft=draft_from_form(data)
+        )
     except (ServiceError, RuleViolation) as exc:
         message, field, status = error_details(exc)
-        return render(request, "apply.html", {"taxonomy": current_taxonomy(ctx), "genders": GENDERS,
-                                              "age_ranges": AGE_RANGES, "error": message, "error_field": field,
-                                              "values": kept_values(data)}, status=status)
+        return render(
+            request,
+            "apply.html",
+            {
+                "taxonomy": current_taxonomy(ctx),
+                "genders": GENDERS,
+                "age_ranges": AGE_RANGES,
+                "error": message,
+                "error_field": field,
+                "values": kept_values(data),
+            },
+            status=status,
+        )
     token = accounts.start_session(ctx, user.id, "web")
     return signed_in_redirect(request, token, user.role, "/listener/profile?applied=1")
