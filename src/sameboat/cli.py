@@ -7,12 +7,18 @@ import sys
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from sameboat.settings import Settings
 
 
 def _settings(**overrides: object) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Settings from the environment; a bad setting stops the command with a readable message."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(str(err["msg"]).removeprefix("Value error, ") for err in exc.errors())
+        raise click.ClickException(f"Sameboat will not start: {problems}") from None
 
 
 @click.group()
