@@ -6,8 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from sameboat.adapters.crypto import FieldCipher
 from sameboat.adapters.passwords import Argon2PasswordHasher
+from sameboat.adapters.realtime import InMemoryHub, RedisHub
 from sameboat.adapters.storage.database import make_engine, make_session_factory
+from sameboat.services.ports import Hub
 from sameboat.services.unit_of_work import Clock, ServiceContext, system_clock
 from sameboat.settings import Settings
 
@@ -24,10 +27,13 @@ class Runtime:
 
 def bootstrap(settings: Settings, clock: Clock = system_clock) -> Runtime:
     engine = make_engine(settings.database_url)
+    hub: Hub = RedisHub(settings.redis_url) if settings.redis_url else InMemoryHub()
     services = ServiceContext(
         session_factory=make_session_factory(engine),
         hasher=Argon2PasswordHasher(),
         clock=clock,
+        cipher=FieldCipher.from_settings(settings.secret_key, settings.data_keys),
+        hub=hub,
         open_signup=settings.open_signup,
         session_days=settings.session_days,
         api_token_days=settings.api_token_days,

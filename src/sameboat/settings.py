@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # Cookie sessions and API tokens.
     session_days: int = 14
     api_token_days: int = 30
+    # Fernet keys for data at rest, newest first (comma-separated); derived from secret_key when unset.
+    data_keys: str | None = None
     # Country whose crisis resources are shown by default (see domain/safety/resources).
     default_country: str = "US"
 

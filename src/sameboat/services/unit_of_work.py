@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
+
+from sameboat.services.ports import Hub
 
 Clock = Callable[[], datetime]
 
@@ -44,16 +47,25 @@ class ServiceContext:
     session_factory: sessionmaker[Session]
     hasher: PasswordHasherPort
     clock: Clock = system_clock
+    cipher: TextCipher | None = None
+    hub: Hub | None = None
     open_signup: bool = False
     session_days: int = 14
     api_token_days: int = 30
-    extras: dict[str, object] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
 
     def now(self) -> datetime:
         return self.clock()
+
+
+class TextCipher(Protocol):
+    """Encrypts what people write before it is stored (adapters.crypto.FieldCipher)."""
+
+    def encrypt(self, text: str) -> bytes: ...
+
+    def decrypt(self, token: bytes) -> str: ...
 
 
 class PasswordHasherPort:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +81,20 @@ def _is_api(request: Request) -> bool:
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or get_settings()
     runtime = runtime or bootstrap(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub = runtime.services.hub
+        if hub is not None:
+            await hub.start()
+        try:
+            yield
+        finally:
+            if hub is not None:
+                await hub.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Sameboat API",
         version=__version__,
         description="Peer support with people who have been in the same boat. Errors are problem+json.",
@@ -168,6 +183,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
+    from sameboat.web import realtime
+
+    app.include_router(realtime.router)
     for prefix, router in all_routers():
         app.include_router(router, prefix=prefix, include_in_schema=bool(prefix))
 

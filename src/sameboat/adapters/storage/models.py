@@ -6,13 +6,24 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
@@ -163,3 +174,149 @@ class TaxonomyTag(Base):
     synonyms: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Block(Base):
+    """One person does not want to be matched with another again (either direction keeps them apart)."""
+
+    __tablename__ = "blocks"
+
+    blocker_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    blocked_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Favourite(Base):
+    __tablename__ = "favourites"
+
+    member_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    listener_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ListenerPresence(Base):
+    """Whether a listener can take a conversation now. Heartbeats keep ``online`` honest."""
+
+    __tablename__ = "listener_presence"
+
+    listener_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(10), default="offline")  # online | away | offline
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    break_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    daily_limit: Mapped[int] = mapped_column(Integer, default=8)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SupportRequest(Base):
+    """A member asking to talk. Matched to exactly one listener (a conditional update decides)."""
+
+    __tablename__ = "support_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    member_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The member's own words, encrypted at rest.
+    text_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    topic: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    mode: Mapped[str] = mapped_column(String(10), default="chat")
+    risk_level: Mapped[str] = mapped_column(String(10), default="none")
+    # waiting -> matched | cancelled | expired
+    status: Mapped[str] = mapped_column(String(12), default="waiting", index=True)
+    # Ranked candidates from matching: [[listener_id, score], ...] (best first).
+    candidates: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    listener_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class Offer(Base):
+    __tablename__ = "offers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("support_requests.id", ondelete="CASCADE"), index=True)
+    listener_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # pending -> accepted | declined | expired | withdrawn
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    score: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    request_id: Mapped[str | None] = mapped_column(
+        ForeignKey("support_requests.id", ondelete="SET NULL"), nullable=True
+    )
+    member_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    listener_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="active", index=True)  # active | ended
+    # The last sequence number handed out; incremented in the same transaction as each event.
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    minutes_charged: Mapped[int] = mapped_column(Integer, default=0)
+    member_last_read_seq: Mapped[int] = mapped_column(Integer, default=0)
+    listener_last_read_seq: Mapped[int] = mapped_column(Integer, default=0)
+    member_last_delivered_seq: Mapped[int] = mapped_column(Integer, default=0)
+    listener_last_delivered_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ConversationEvent(Base):
+    """Everything that happens in a conversation, numbered 1, 2, 3... per conversation, committed
+    before anyone is told. Clients resume from the last number they saw."""
+
+    __tablename__ = "conversation_events"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq"),
+        UniqueConstraint("conversation_id", "sender_id", "client_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # message | joined | ended | notice
+    sender_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    sender_role: Mapped[str] = mapped_column(String(20))
+    # The sender's idempotency key: a resent message is stored once.
+    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    body_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    listener_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    felt_heard: Mapped[int] = mapped_column(Integer)  # 1..5
+    would_talk_again: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ListenerNote(Base):
+    """A listener's private note on a conversation; only that listener sees it (and supervisors on a flag)."""
+
+    __tablename__ = "listener_notes"
+
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    listener_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    body_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    concern: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Lease(Base):
+    """A short lease so one process at a time runs a singleton job (the dispatcher) across nodes."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,281 @@
+"""Conversations: every event is committed with its sequence number before anyone is told about it.
+
+The storage part of each use case is synchronous (one transaction); the async wrappers run it in a worker
+thread and publish to the hub only after the commit. Clients resume from the last sequence number they saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sameboat.adapters.storage.models import Conversation, ConversationEvent, ListenerProfile, MemberProfile, User
+from sameboat.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sameboat.services.unit_of_work import ServiceContext
+
+MAX_MESSAGE_CHARS = 4000
+CLIENT_ID_MAX = 64
+REPLAY_LIMIT = 1000
+
+
+def conversation_channel(conversation_id: str) -> str:
+    return f"conversation:{conversation_id}"
+
+
+def user_channel(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+@dataclass(frozen=True)
+class Participant:
+    """Who is asking, in this conversation. Names only: never an email."""
+
+    conversation_id: str
+    user_id: str
+    role: str  # member | listener
+    active: bool
+    last_seq: int
+
+
+def _role_in(conversation: Conversation, user: User) -> str:
+    if user.id == conversation.member_id:
+        return "member"
+    if user.id == conversation.listener_id:
+        return "listener"
+    raise Forbidden("This conversation isn't yours.")
+
+
+def participant(ctx: ServiceContext, conversation_id: str, user: User) -> Participant:
+    with ctx.uow() as uow:
+        conversation = uow.session.get(Conversation, conversation_id)
+        if conversation is None:
+            raise NotFound("We couldn't find that conversation.")
+        role = _role_in(conversation, user)
+        return Participant(conversation.id, user.id, role, conversation.status == "active", conversation.last_seq)
+
+
+def _name_of(session: Session, user_id: str | None, role: str) -> str:
+    if user_id is None:
+        return "Sameboat"
+    if role == "member":
+        return session.scalar(select(MemberProfile.pseudonym).where(MemberProfile.user_id == user_id)) or "Member"
+    return session.scalar(select(ListenerProfile.display_name).where(ListenerProfile.user_id == user_id)) or "Listener"
+
+
+def _event_view(ctx: ServiceContext, event: ConversationEvent, name: str) -> dict[str, Any]:
+    body = ctx.cipher.decrypt(event.body_ciphertext) if (ctx.cipher and event.body_ciphertext) else None
+    return {
+        "type": "event",
+        "conversation_id": event.conversation_id,
+        "seq": event.seq,
+        "kind": event.kind,
+        "from": event.sender_role,
+        "sender_id": event.sender_id,
+        "name": name,
+        "body": body,
+        "client_id": event.client_id,
+        "at": event.created_at.isoformat(),
+    }
+
+
+def _append(
+    ctx: ServiceContext,
+    session: Session,
+    conversation_id: str,
+    *,
+    kind: str,
+    sender_id: str | None,
+    role: str,
+    body: str | None = None,
+    client_id: str | None = None,
+    allow_ended: bool = False,
+) -> ConversationEvent:
+    """Take the next sequence number and add the event, in the caller's transaction."""
+    query = update(Conversation).where(Conversation.id == conversation_id)
+    if not allow_ended:
+        query = query.where(Conversation.status == "active")
+    seq = session.execute(
+        query.values(last_seq=Conversation.last_seq + 1).returning(Conversation.last_seq)
+    ).scalar_one_or_none()
+    if seq is None:
+        raise Conflict("This conversation has ended.")
+    assert ctx.cipher is not None
+    event = ConversationEvent(
+        conversation_id=conversation_id,
+        seq=seq,
+        kind=kind,
+        sender_id=sender_id,
+        sender_role=role,
+        client_id=client_id,
+        body_ciphertext=ctx.cipher.encrypt(body) if body is not None else None,
+        created_at=ctx.now(),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def open_conversation(
+    ctx: ServiceContext, session: Session, *, member_id: str, listener_id: str, request_id: str | None
+) -> Conversation:
+    """Create a conversation with its first event, in the caller's transaction (used when an offer is won)."""
+    conversation = Conversation(
+        member_id=member_id, listener_id=listener_id, request_id=request_id, started_at=ctx.now()
+    )
+    session.add(conversation)
+    session.flush()
+    _append(ctx, session, conversation.id, kind="joined", sender_id=listener_id, role="listener")
+    return conversation
+
+
+def check_message(body: str, client_id: str) -> str:
+    if not isinstance(body, str) or not body.strip():
+        raise InvalidInput("A message can't be empty.", field="body")
+    if len(body) > MAX_MESSAGE_CHARS:
+        raise InvalidInput(f"Messages can be up to {MAX_MESSAGE_CHARS} characters. Try splitting it.", field="body")
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= CLIENT_ID_MAX:
+        raise InvalidInput("Each message needs a client_id of 1 to 64 characters.", field="client_id")
+    return body.strip()
+
+
+def store_message(
+    ctx: ServiceContext, conversation_id: str, sender: User, client_id: str, body: str
+) -> tuple[dict[str, Any], bool]:
+    """Commit a message (once, however often it is resent). Returns (event, newly_created)."""
+    body = check_message(body, client_id)
+    for _attempt in range(2):
+        try:
+            with ctx.uow() as uow:
+                s = uow.session
+                conversation = s.get(Conversation, conversation_id)
+                if conversation is None:
+                    raise NotFound("We couldn't find that conversation.")
+                role = _role_in(conversation, sender)
+                existing = s.scalar(
+                    select(ConversationEvent).where(
+                        ConversationEvent.conversation_id == conversation_id,
+                        ConversationEvent.sender_id == sender.id,
+                        ConversationEvent.client_id == client_id,
+                    )
+                )
+                if existing is not None:
+                    return _event_view(ctx, existing, _name_of(s, sender.id, role)), False
+                event = _append(
+                    ctx,
+                    s,
+                    conversation_id,
+                    kind="message",
+                    sender_id=sender.id,
+                    role=role,
+                    body=body,
+                    client_id=client_id,
+                )
+                view = _event_view(ctx, event, _name_of(s, sender.id, role))
+            return view, True
+        except IntegrityError:
+            # The same client_id arrived twice at once (two sockets); the other one won. Read it back.
+            continue
+    raise Conflict("This message was sent twice at the same moment; please refresh.")
+
+
+def events_after(
+    ctx: ServiceContext, conversation_id: str, user: User, after_seq: int, limit: int = REPLAY_LIMIT
+) -> list[dict[str, Any]]:
+    """The events a (re)connecting client missed, in order."""
+    with ctx.uow() as uow:
+        s = uow.session
+        conversation = s.get(Conversation, conversation_id)
+        if conversation is None:
+            raise NotFound("We couldn't find that conversation.")
+        _role_in(conversation, user)
+        names = {
+            conversation.member_id: _name_of(s, conversation.member_id, "member"),
+            conversation.listener_id: _name_of(s, conversation.listener_id, "listener"),
+        }
+        rows = s.scalars(
+            select(ConversationEvent)
+            .where(ConversationEvent.conversation_id == conversation_id, ConversationEvent.seq > after_seq)
+            .order_by(ConversationEvent.seq)
+            .limit(limit)
+        )
+        return [_event_view(ctx, e, names.get(e.sender_id or "", "Sameboat")) for e in rows]
+
+
+def end(ctx: ServiceContext, conversation_id: str, user: User) -> dict[str, Any]:
+    with ctx.uow() as uow:
+        s = uow.session
+        conversation = s.get(Conversation, conversation_id)
+        if conversation is None:
+            raise NotFound("We couldn't find that conversation.")
+        role = _role_in(conversation, user)
+        if conversation.status != "active":
+            raise Conflict("This conversation has already ended.")
+        event = _append(ctx, s, conversation_id, kind="ended", sender_id=user.id, role=role)
+        now = ctx.now()
+        s.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(status="ended", ended_at=now, ended_by=role, minutes_charged=_minutes(conversation.started_at, now))
+        )
+        return _event_view(ctx, event, _name_of(s, user.id, role))
+
+
+def _minutes(started: datetime, ended: datetime) -> int:
+    return max(1, -(-int((ended - started).total_seconds()) // 60))
+
+
+def mark_seen(ctx: ServiceContext, conversation_id: str, user: User, seq: int, kind: str) -> int | None:
+    """Record that the user's client has received ("delivered") or shown ("read") events up to seq."""
+    if kind not in ("delivered", "read") or seq < 0:
+        raise InvalidInput("Receipts are 'delivered' or 'read' with a sequence number.", field="kind")
+    with ctx.uow() as uow:
+        s = uow.session
+        conversation = s.get(Conversation, conversation_id)
+        if conversation is None:
+            raise NotFound("We couldn't find that conversation.")
+        role = _role_in(conversation, user)
+        column = getattr(Conversation, f"{role}_last_{kind}_seq")
+        seq = min(seq, conversation.last_seq)
+        changed = s.execute(
+            update(Conversation).where(Conversation.id == conversation_id, column < seq).values({column: seq})
+        ).rowcount
+        return seq if changed else None
+
+
+# --- async wrappers: store first (in a worker thread), then tell the hub -----------------------------------
+
+
+async def send_message(
+    ctx: ServiceContext, conversation_id: str, sender: User, client_id: str, body: str
+) -> dict[str, Any]:
+    event, created = await asyncio.to_thread(store_message, ctx, conversation_id, sender, client_id, body)
+    if created and ctx.hub is not None:
+        await ctx.hub.publish(conversation_channel(conversation_id), event)
+    return event
+
+
+async def end_conversation(ctx: ServiceContext, conversation_id: str, user: User) -> dict[str, Any]:
+    event = await asyncio.to_thread(end, ctx, conversation_id, user)
+    if ctx.hub is not None:
+        await ctx.hub.publish(conversation_channel(conversation_id), event)
+    return event
+
+
+async def receipt(ctx: ServiceContext, conversation_id: str, user: User, seq: int, kind: str, role: str) -> None:
+    stored = await asyncio.to_thread(mark_seen, ctx, conversation_id, user, seq, kind)
+    if stored is not None and ctx.hub is not None:
+        await ctx.hub.publish(
+            conversation_channel(conversation_id), {"type": "receipt", "kind": kind, "seq": stored, "by": role}
+        )
+
+
+async def typing(ctx: ServiceContext, conversation_id: str, role: str) -> None:
+    """Typing is ephemeral: not stored, best-effort."""
+    if ctx.hub is not None:
+        await ctx.hub.publish(conversation_channel(conversation_id), {"type": "typing", "from": role})
