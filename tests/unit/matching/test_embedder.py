@@ -51,3 +51,15 @@ def test_model_version_names_model_and_pooling(embedder: MiniLMEmbedder) -> None
     assert version.startswith("all-MiniLM-L6-v2-int8:")
     assert version.endswith(":mean-l2-256")
     assert MiniLMEmbedder(threads=1).model_version == version
+
+
+def test_vectors_round_trip_through_bytes(embedder: MiniLMEmbedder) -> None:
+    from sameboat.adapters.embedding import vector_from_bytes, vector_to_bytes
+
+    vector = embedder.embed("I care for my mother who has dementia.")
+    data = vector_to_bytes(vector)
+    assert len(data) == 4 * EMBEDDING_DIMENSION
+    restored = vector_from_bytes(data)
+    assert restored is not None and np.array_equal(restored, vector)
+    assert vector_from_bytes(None) is None
+    assert vector_from_bytes(b"abc") is None

@@ -31,7 +31,7 @@ def _simulate(pool: list[ListenerSnapshot], request: MatchRequest, vector: np.nd
     rating=st.floats(3.0, 5.0),
     rating_count=st.integers(0, 30),
     story_seed=st.integers(0, 1000),
-    noise=st.floats(0.0, 0.1),
+    noise=st.floats(0.0, 0.05),
 )
 def test_equal_quality_listeners_share_the_work(
     size: int, rating: float, rating_count: int, story_seed: int, noise: float

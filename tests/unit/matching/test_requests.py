@@ -154,3 +154,20 @@ def test_the_topic_is_inferred_from_the_pool_when_no_tags_are_given() -> None:
     assert result.topics_inferred
     assert result.topics[0].tag == "job-loss"
     assert result.matches[0].listener_id.startswith("job")
+
+
+def test_the_fast_keyword_finder_agrees_with_the_taxonomy() -> None:
+    from sameboat.domain.matching.keywords import phrases_for
+
+    texts = [
+        "I got laid off and my wife left me",
+        "My mum died and I can’t sleep, I’m up all night",
+        "Divorce, DIVORCE! divorced...",
+        "nothing here",
+        "",
+        "I drink too much since the breakup with my ex-boyfriend",
+        "my parents don't understand me and I feel so alone",
+    ]
+    phrases = phrases_for(TAXONOMY)
+    for text in texts:
+        assert phrases.tags_in_text(text) == TAXONOMY.tags_in_text(text)

@@ -11,6 +11,8 @@ from sameboat.adapters.embedding.minilm import (
     MiniLMEmbedder,
     ModelFilesMissing,
     default_embedder,
+    vector_from_bytes,
+    vector_to_bytes,
 )
 
 __all__ = [
@@ -19,4 +21,6 @@ __all__ = [
     "MiniLMEmbedder",
     "ModelFilesMissing",
     "default_embedder",
+    "vector_from_bytes",
+    "vector_to_bytes",
 ]

@@ -123,7 +123,7 @@ def rank_listeners_plainly(
             declined_lineage.update(taxonomy.ancestors(tag))
 
     prefs = request.preferences
-    scored: list[tuple[float, str]] = []
+    candidates = []
     for listener in listeners:
         if listener.status is not ListenerStatus.APPROVED:
             continue
@@ -151,7 +151,11 @@ def rank_listeners_plainly(
             continue
         if request.timing is Timing.NOW and not listener.available_now:
             continue
+        candidates.append(listener)
 
+    least_recent = min((max(x.recent_assignments, 0) for x in candidates), default=0)
+    scored: list[tuple[float, str]] = []
+    for listener in candidates:
         overlap = sum(
             t.weight * max((taxonomy.similarity(t.tag, mine) for mine in listener.tags), default=0.0) for t in topics
         )
@@ -171,7 +175,7 @@ def rank_listeners_plainly(
             availability = float(
                 later_availability(listener.available_now, hours, weights.availability_half_life_hours)
             )
-        load = float(recent_load(listener.recent_assignments, weights.fairness_half_load))
+        load = float(recent_load(listener.recent_assignments, least_recent, weights.fairness_full_load))
         favourite = 1.0 if listener.id in request.favourite_listener_ids else 0.0
         score = (
             weights.semantic * similarities[listener.id]

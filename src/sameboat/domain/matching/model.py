@@ -104,7 +104,7 @@ class MatchWeights:
       + topic * topic_overlap                         # in [0, 1], partial credit through the taxonomy
       + quality * smoothed_rating                     # in [0, 1], 0.75 for a new listener
       + availability * availability                   # in [0, 1]
-      - fairness * recent_load                        # in [0, 1)
+      - fairness * recent_load                        # in [0, 1]
       + continuity * is_favourite                     # 0 or 1
     """
 
@@ -119,15 +119,16 @@ class MatchWeights:
     continuity: float = 3.0
 
     #: How many of the closest stories vote on the member's topic when they gave no tags.
-    topic_neighbours: int = 10
+    topic_neighbours: int = 20
     #: Share of the inferred topic that comes from taxonomy words found in the text (when any are).
     keyword_share: float = 0.25
     #: Bayesian smoothing of ratings (1..5): a new listener counts as ``prior_weight`` ratings of
     #: ``prior_mean``, so one bad (or one glowing) rating moves them only a little.
     rating_prior_mean: float = 4.0
     rating_prior_weight: float = 5.0
-    #: Recent assignments at which the fairness penalty reaches half its weight.
-    fairness_half_load: float = 3.0
+    #: Recent assignments (in the service's window) at which the fairness penalty reaches its full weight;
+    #: each one before that costs ``fairness / fairness_full_load``.
+    fairness_full_load: float = 10.0
     #: For LATER requests: a listener next free this many hours from now gets half the availability credit.
     availability_half_life_hours: float = 24.0
 

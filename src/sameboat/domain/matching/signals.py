@@ -26,14 +26,18 @@ def smoothed_rating(count: ArrayLike, mean: ArrayLike, prior_mean: float, prior_
     return ((smoothed - RATING_MIN) / (RATING_MAX - RATING_MIN)).astype(np.float32)
 
 
-def recent_load(recent_assignments: ArrayLike, half_load: float) -> np.ndarray:
-    """0 for an idle listener, 0.5 at ``half_load`` recent assignments, approaching 1 (never reaching it).
+def recent_load(recent_assignments: ArrayLike, least_recent: float, full_load: float) -> np.ndarray:
+    """How much more work a listener has had lately than the least busy candidate, in [0, 1].
 
-    Saturating on purpose: fairness should rotate work among comparable listeners, not send a member to
-    an unrelated listener just because the related one has been busy.
+    0 for the least busy candidate, rising in equal steps to 1 at ``full_load`` more recent assignments,
+    then flat. Linear, so every extra conversation costs the same and work rotates among comparable
+    listeners; relative to the least busy candidate, so it keeps rotating on a day when everyone is busy;
+    capped, so fairness alone never sends a member to an unrelated listener just because the related one
+    has been busy (the fairness weight is far below the topic weight).
     """
     recent = np.maximum(np.asarray(recent_assignments, dtype=np.float32), 0.0)
-    return (recent / (recent + max(half_load, 1e-6))).astype(np.float32)
+    extra = np.maximum(recent - max(float(least_recent), 0.0), 0.0)
+    return np.minimum(extra / max(full_load, 1e-6), 1.0).astype(np.float32)
 
 
 def spare_capacity(active: ArrayLike, max_concurrent: ArrayLike) -> np.ndarray:
