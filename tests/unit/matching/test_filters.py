@@ -54,11 +54,12 @@ def test_a_listener_who_declines_the_members_topic_is_never_offered(
 ) -> None:
     vector = unit_vector(vector_seed) if vector_seed is not None else None
     result = rank_listeners(request, vector, pool, TAXONOMY, NOW, limit=50)
-    # The member's topic: their own tags, or else the likely inferred topics and the taxonomy words used.
+    # The member's topic: their own tags or else the likely inferred topics, plus the taxonomy words used.
+    words = set(TAXONOMY.tags_in_text(request.text))
     if request.tags:
-        topic_tags = set(request.tags)
+        topic_tags = set(request.tags) | words
     else:
-        topic_tags = {t.tag for t in result.topics if t.weight >= 0.2} | set(TAXONOMY.tags_in_text(request.text))
+        topic_tags = {t.tag for t in result.topics if t.weight >= 0.2} | words
     lineage = _member_topic_lineage(tuple(topic_tags))
     by_id = {x.id: x for x in pool}
     for match in result.matches:
@@ -88,5 +89,17 @@ def test_declining_a_parent_topic_declines_its_subtree() -> None:
         listener("ben", tags=("grief",)),
     ]
     request = MatchRequest(text="My dad died last year", tags=("grief-parent",))
+    result = rank_listeners(request, None, pool, TAXONOMY, NOW)
+    assert [m.listener_id for m in result.matches] == ["ben"]
+
+
+def test_words_in_the_text_count_for_declines_even_when_the_member_picked_tags() -> None:
+    from tests.unit.matching.helpers import listener
+
+    pool = [
+        listener("ana", tags=("breakup",), declined_topics=frozenset({"alcohol"})),
+        listener("ben", tags=("breakup",)),
+    ]
+    request = MatchRequest(text="Since the breakup I have been drinking too much", tags=("breakup",))
     result = rank_listeners(request, None, pool, TAXONOMY, NOW)
     assert [m.listener_id for m in result.matches] == ["ben"]

@@ -95,13 +95,15 @@ def rank_listeners_plainly(
         if query is None or listener.story_vector is None:
             return 0.0
         story = np.asarray(listener.story_vector, dtype=np.float32).reshape(-1)
+        if story.shape != query.shape:
+            return 0.0  # another model's vector: not comparable (the index treats it the same way)
         norm = float(np.linalg.norm(story))
         return float(story @ query) / norm if norm > 1e-6 else 0.0
 
     similarities = {listener.id: similarity_of(listener) for listener in listeners}
     keyword_tags = taxonomy.tags_in_text(text.text) if text.word_count else []
     if chosen:
-        topics, topic_tags = chosen, {t.tag for t in chosen}
+        topics, topic_tags = chosen, {t.tag for t in chosen} | set(keyword_tags)
     else:
         voters = sorted(
             (

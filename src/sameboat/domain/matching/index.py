@@ -16,6 +16,7 @@ swap it in) while other threads rank.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
@@ -69,7 +70,9 @@ def _unit_or_none(vector: np.ndarray | None, dimension: int) -> np.ndarray | Non
         return None
     v = np.asarray(vector, dtype=np.float32).reshape(-1)
     if v.shape[0] != dimension:
-        raise ValueError(f"story vector has {v.shape[0]} numbers, the index holds {dimension}")
+        # From another model (a model change is being re-embedded in the background): not comparable,
+        # so treat it as not embedded yet rather than fail the request.
+        return None
     norm = float(np.linalg.norm(v))
     if not np.isfinite(norm) or norm < 1e-6:
         return None
@@ -185,7 +188,14 @@ class ListenerIndex:
         self._credit.clear()
 
     def upsert(self, snapshot: ListenerSnapshot) -> None:
-        """Add a listener or replace what the index knows about them."""
+        """Add a listener or replace what the index knows about them.
+
+        The story vector is copied into the index's matrix and not kept on the stored snapshot, so a
+        pool is held in memory once (``snapshot(id)`` returns it with ``story_vector=None``).
+        """
+        vector = _unit_or_none(snapshot.story_vector, self._dimension)
+        if snapshot.story_vector is not None:
+            snapshot = replace(snapshot, story_vector=None)
         row = self._row_of.get(snapshot.id)
         if row is None:
             self._grow_to(self._size + 1)
@@ -196,7 +206,7 @@ class ListenerIndex:
         else:
             self._forget_row(row, self._snapshots[row])
             self._snapshots[row] = snapshot
-        self._write_row(row, snapshot)
+        self._write_row(row, snapshot, vector)
 
     def update_many(self, snapshots: Iterable[ListenerSnapshot]) -> None:
         for snapshot in snapshots:
@@ -211,10 +221,11 @@ class ListenerIndex:
         last = self._size - 1
         if row != last:
             moved = self._snapshots[last]
+            moved_vector = self._vectors[last].copy() if self._has_vector[last] else None
             self._forget_row(last, moved)
             self._snapshots[row] = moved
             self._row_of[moved.id] = row
-            self._write_row(row, moved)
+            self._write_row(row, moved, moved_vector)
         self._snapshots.pop()
         self._size -= 1
         self._clear_row(last)
@@ -238,8 +249,7 @@ class ListenerIndex:
             if column is not None:
                 column[row] = False
 
-    def _write_row(self, row: int, s: ListenerSnapshot) -> None:
-        vector = _unit_or_none(s.story_vector, self._dimension)
+    def _write_row(self, row: int, s: ListenerSnapshot, vector: np.ndarray | None) -> None:
         self._has_vector[row] = vector is not None
         self._vectors[row] = vector if vector is not None else 0.0
         self._status[row] = _STATUS_CODE.get(s.status, _STATUS_CODE[ListenerStatus.SUSPENDED])
@@ -381,9 +391,14 @@ class ListenerIndex:
         return [(float(scores[i]), self._snapshots[pool[i]].tags) for i in order]
 
     def _member_topic_tags(self, topics: Sequence[TopicGuess], inferred: bool, keyword_tags: Sequence[str]) -> set[str]:
-        """Tags that count as the member's topic for listeners' declined topics."""
+        """Tags that count as the member's topic for listeners' declined topics.
+
+        The member's own tags, or the likely inferred topics; and in both cases every taxonomy word in the
+        text, so that a listener who declines "alcohol" never gets a member who writes about drinking,
+        whatever tag the member picked.
+        """
         if not inferred:
-            return {t.tag for t in topics}
+            return {t.tag for t in topics} | set(keyword_tags)
         return {t.tag for t in topics if t.weight >= DECLINE_TOPIC_WEIGHT} | set(keyword_tags)
 
     def _filter(
