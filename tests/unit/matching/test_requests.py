@@ -142,7 +142,7 @@ def test_partial_credit_through_the_taxonomy_is_explained() -> None:
     top = result.matches[0]
     assert top.listener_id == "cam"
     assert 0 < top.breakdown.topic < 1.0
-    assert "(close to grief)" in top.explanation
+    assert "Has been through loss of a parent, close to grief" in top.explanation
 
 
 def test_the_topic_is_inferred_from_the_pool_when_no_tags_are_given() -> None:
@@ -171,3 +171,21 @@ def test_the_fast_keyword_finder_agrees_with_the_taxonomy() -> None:
     phrases = phrases_for(TAXONOMY)
     for text in texts:
         assert phrases.tags_in_text(text) == TAXONOMY.tags_in_text(text)
+
+
+def test_text_in_another_language_without_tags_asks_for_topics() -> None:
+    from sameboat.domain.matching import UNSUPPORTED_LANGUAGE_PROMPT
+
+    request = MatchRequest(text="Mi esposa me dejó en marzo y estoy tratando de criar a dos niños en dos casas")
+    result = rank_listeners(request, unit_vector(9), POOL, TAXONOMY, NOW)
+    assert result.needs_more_detail
+    assert result.prompt == UNSUPPORTED_LANGUAGE_PROMPT
+    assert all(m.breakdown.semantic == 0.0 for m in result.matches)
+
+
+def test_a_specific_taxonomy_word_outranks_its_parent() -> None:
+    from sameboat.domain.matching.keywords import most_specific
+
+    found = TAXONOMY.tags_in_text("My wife and I are getting divorced")
+    assert "divorce" in found and "relationships" in found
+    assert most_specific(found, TAXONOMY) == ["divorce"]

@@ -21,7 +21,7 @@ from sameboat.domain.matching.model import (
     TopicGuess,
 )
 from sameboat.domain.matching.ports import TextEmbedder, needs_reembedding
-from sameboat.domain.matching.text import MAX_REQUEST_CHARS, MORE_DETAIL_PROMPT
+from sameboat.domain.matching.text import MAX_REQUEST_CHARS, MORE_DETAIL_PROMPT, UNSUPPORTED_LANGUAGE_PROMPT
 
 __all__ = [
     "FILTER_ORDER",
@@ -40,6 +40,7 @@ __all__ = [
     "TextEmbedder",
     "Timing",
     "TopicGuess",
+    "UNSUPPORTED_LANGUAGE_PROMPT",
     "needs_reembedding",
     "rank_listeners",
     "rank_listeners_plainly",

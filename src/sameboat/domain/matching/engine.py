@@ -15,6 +15,7 @@ from datetime import datetime
 import numpy as np
 
 from sameboat.domain.matching.index import DEFAULT_LIMIT, ListenerIndex
+from sameboat.domain.matching.keywords import most_specific
 from sameboat.domain.matching.model import (
     ListenerSnapshot,
     ListenerStatus,
@@ -114,7 +115,9 @@ def rank_listeners_plainly(
             key=lambda item: (-item[0], item[1]),
         )[: weights.topic_neighbours]
         topics = vote_topics(
-            ((s, tags) for s, _, tags in voters) if query is not None else (), keyword_tags, weights.keyword_share
+            ((s, tags) for s, _, tags in voters) if query is not None and not text.too_short else (),
+            most_specific(keyword_tags, taxonomy),
+            weights.keyword_share,
         )
         topic_tags = {t.tag for t in topics if t.weight >= DECLINE_TOPIC_WEIGHT} | set(keyword_tags)
 

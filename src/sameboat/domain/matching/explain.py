@@ -7,6 +7,7 @@ never appear.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sameboat.domain.matching.model import ListenerSnapshot, MatchRequest, Timing
@@ -40,13 +41,23 @@ def _in_sentence(label: str) -> str:
 def topic_reason(
     taxonomy: Taxonomy, member_tag: str | None, listener_tag: str | None, member_chose: bool
 ) -> str | None:
+    """ "Both went through divorce or separation" (the member picked the tag), "Has been through ..." (the
+    topic was inferred), or "Has been through loss of a parent, close to grief" (partial credit)."""
     if member_tag is None or listener_tag is None:
         return None
+    # Labels are written for members to pick ("Struggles with my children"); say them from the
+    # listener's side ("their children") or, for a shared experience, without the pronoun.
     listener_label = _in_sentence(_label(taxonomy, listener_tag))
     if member_tag == listener_tag:
-        return f"Both went through {listener_label}" if member_chose else f"Has been through {listener_label}"
-    member_label = _in_sentence(_label(taxonomy, member_tag))
-    return f"Has been through {listener_label} (close to {member_label})"
+        if member_chose:
+            return f"Both went through {_pronoun(listener_label, '')}"
+        return f"Has been through {_pronoun(listener_label, 'their ')}"
+    member_label = _pronoun(_in_sentence(_label(taxonomy, member_tag)), "your ")
+    return f"Has been through {_pronoun(listener_label, 'their ')}, close to {member_label}"
+
+
+def _pronoun(label: str, replacement: str) -> str:
+    return re.sub(r"\bmy ", replacement, label)
 
 
 def _label(taxonomy: Taxonomy, tag: str) -> str:

@@ -22,7 +22,7 @@ from datetime import datetime
 import numpy as np
 
 from sameboat.domain.matching.explain import language_name, listener_reasons
-from sameboat.domain.matching.keywords import phrases_for
+from sameboat.domain.matching.keywords import most_specific, phrases_for
 from sameboat.domain.matching.model import (
     ConversationMode,
     ListenerSnapshot,
@@ -41,7 +41,12 @@ from sameboat.domain.matching.signals import (
     smoothed_rating,
     spare_capacity,
 )
-from sameboat.domain.matching.text import MORE_DETAIL_PROMPT, PreparedText, prepare_request_text
+from sameboat.domain.matching.text import (
+    MORE_DETAIL_PROMPT,
+    UNSUPPORTED_LANGUAGE_PROMPT,
+    PreparedText,
+    prepare_request_text,
+)
 from sameboat.domain.matching.topics import DECLINE_TOPIC_WEIGHT, member_topics, vote_topics
 from sameboat.domain.taxonomy import Taxonomy
 
@@ -328,17 +333,20 @@ class ListenerIndex:
         if chosen:
             topics, inferred = chosen, False
         else:
-            topics = vote_topics(
-                self._nearest_stories(similarities, weights.topic_neighbours),
-                keyword_tags,
-                weights.keyword_share,
-            )
+            # One word embeds too vaguely for its neighbours to say much; then only taxonomy words count.
+            neighbours = [] if text.too_short else self._nearest_stories(similarities, weights.topic_neighbours)
+            topics = vote_topics(neighbours, most_specific(keyword_tags, taxonomy), weights.keyword_share)
             inferred = True
 
         candidates, excluded, empty_reason = self._filter(request, topics, inferred, keyword_tags)
+        prompt = None
+        if text.too_short:
+            prompt = MORE_DETAIL_PROMPT
+        elif not text.looks_english and not chosen:
+            prompt = UNSUPPORTED_LANGUAGE_PROMPT
         common = dict(
-            needs_more_detail=text.too_short,
-            prompt=MORE_DETAIL_PROMPT if text.too_short else None,
+            needs_more_detail=prompt is not None,
+            prompt=prompt,
             topics=topics,
             topics_inferred=inferred,
             text_truncated=text.truncated,

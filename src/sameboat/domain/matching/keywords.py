@@ -39,6 +39,13 @@ class TaxonomyPhrases:
         return sorted(found, key=lambda t: -self._depth[t])
 
 
+def most_specific(tags: list[str], taxonomy: Taxonomy) -> list[str]:
+    """Drop tags that are ancestors of another tag in the list: "my wife" (relationships) says less
+    than "divorced" (divorce) in the same text, and the tree already gives the parent partial credit."""
+    covered = {ancestor for tag in tags if tag in taxonomy for ancestor in taxonomy.ancestors(tag)}
+    return [tag for tag in tags if tag not in covered]
+
+
 _recent: list[TaxonomyPhrases] = []
 
 

@@ -177,7 +177,8 @@ class MatchResult:
     matches: tuple[RankedListener, ...]
     #: Set when ``matches`` is empty: why, in words fit for the member.
     reason: str | None = None
-    #: The request is too short to match well (empty or one word); ``prompt`` asks for more.
+    #: Ask the member for more: the request is empty or one word, or in a language the engine cannot
+    #: read and no topic was picked. ``prompt`` says what to ask, in words fit for the member.
     needs_more_detail: bool = False
     prompt: str | None = None
     #: The member's tags, or the topic inferred from their words (most likely first).

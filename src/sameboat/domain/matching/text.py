@@ -14,6 +14,11 @@ MORE_DETAIL_PROMPT = (
     "and how it's affecting you helps us find someone who has been through something similar."
 )
 
+UNSUPPORTED_LANGUAGE_PROMPT = (
+    "Sameboat can only read English descriptions for now. Please choose one or more topics that fit "
+    "what you're going through, so we can find someone who has been through something similar."
+)
+
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 
