@@ -76,8 +76,8 @@ def matching_command(pool_path: Path, queries_path: Path, leave_one_out: bool) -
     click.echo("")
     click.echo(matching.format_table(evaluation))
     if leave_one_out:
-        pool_vectors = embedder.embed_many([s.text for s in pool])
-        row = matching.leave_one_out(pool, pool_vectors, taxonomy, matching.MatchWeights())
+        assert evaluation.pool_vectors is not None
+        row = matching.leave_one_out(pool, evaluation.pool_vectors, taxonomy, matching.MatchWeights())
         click.echo(
             f"{row.name:<32} {row.scores.precision_at_1:6.3f} {row.scores.precision_at_5:6.3f} "
             f"{row.scores.mrr:6.3f} {row.topic_accuracy:9.3f}"

@@ -48,6 +48,8 @@ class MatchingEvaluation:
     rows: list[MethodResult] = field(default_factory=list)
     embed_seconds: float = 0.0
     needs_more_detail: int = 0
+    #: The pool's story vectors, kept for a leave-one-out run in the same process.
+    pool_vectors: np.ndarray | None = None
 
 
 def pool_snapshots(pool: Sequence[Situation], vectors: np.ndarray) -> list[ListenerSnapshot]:
@@ -134,6 +136,7 @@ def evaluate_matching(
         query_count=len(queries),
         model_version=embedder.model_version,
         embed_seconds=time.perf_counter() - started,
+        pool_vectors=pool_vectors,
     )
     pool_labels = [s.label for s in pool]
     snapshots = pool_snapshots(pool, pool_vectors)
