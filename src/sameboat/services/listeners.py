@@ -19,6 +19,7 @@ from sameboat.domain.accounts import (
 from sameboat.domain.listeners import ListenerProfileDraft, clean_listener_profile
 from sameboat.domain.taxonomy import Taxonomy
 from sameboat.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sameboat.services.matching import embed_story
 from sameboat.services.taxonomy import current_taxonomy
 from sameboat.services.unit_of_work import ServiceContext
 
@@ -85,7 +86,7 @@ def view_of(profile: ListenerProfile, taxonomy: Taxonomy) -> ListenerView:
     )
 
 
-def _apply_draft(profile: ListenerProfile, draft: ListenerProfileDraft) -> None:
+def _apply_draft(ctx: ServiceContext, profile: ListenerProfile, draft: ListenerProfileDraft) -> None:
     story_changed = profile.story != draft.story
     profile.display_name = draft.display_name
     profile.bio = draft.bio
@@ -97,10 +98,8 @@ def _apply_draft(profile: ListenerProfile, draft: ListenerProfileDraft) -> None:
     profile.veteran = draft.veteran
     profile.declined_topics = draft.declined_topics
     profile.timezone = draft.timezone
-    if story_changed:
-        # The matching engine re-embeds stories whose embedding is missing or from another model.
-        profile.story_embedding = None
-        profile.embedding_model = None
+    if story_changed or profile.story_embedding is None:
+        embed_story(ctx, profile)
 
 
 def apply_as_listener(ctx: ServiceContext, *, email: str, password: str, draft: ListenerProfileDraft) -> User:
@@ -120,7 +119,7 @@ def apply_as_listener(ctx: ServiceContext, *, email: str, password: str, draft: 
         s.add(user)
         s.flush()
         profile = ListenerProfile(user_id=user.id, status=ListenerStatus.APPLICANT.value, updated_at=now)
-        _apply_draft(profile, draft)
+        _apply_draft(ctx, profile, draft)
         s.add(profile)
     return user
 
@@ -142,7 +141,7 @@ def create_profile(
         profile = ListenerProfile(
             user_id=user_id, status=status.value, certified_high_risk=certified_high_risk, updated_at=ctx.now()
         )
-        _apply_draft(profile, draft)
+        _apply_draft(ctx, profile, draft)
         uow.session.add(profile)
 
 
@@ -159,7 +158,7 @@ def update_own_profile(ctx: ServiceContext, actor: User, listener_id: str, draft
         profile = _profile(uow.session, listener_id)
         if profile is None:
             raise NotFound("You don't have a listener profile yet.")
-        _apply_draft(profile, draft)
+        _apply_draft(ctx, profile, draft)
         profile.updated_at = ctx.now()
         uow.session.flush()
         return view_of(profile, taxonomy)
@@ -237,3 +236,17 @@ def review_queue(ctx: ServiceContext, status: str | None = None) -> list[tuple[L
         rows = list(uow.session.scalars(query.order_by(ListenerProfile.updated_at.desc(), ListenerProfile.user_id)))
         taxonomy = current_taxonomy(ctx)
         return [(view_of(p, taxonomy), p.user.email) for p in rows]
+
+
+def views_by_id(ctx: ServiceContext, listener_ids: list[str]) -> dict[str, ListenerView]:
+    """Member-visible views of approved listeners, for match cards."""
+    if not listener_ids:
+        return {}
+    taxonomy = current_taxonomy(ctx)
+    with ctx.uow() as uow:
+        rows = uow.session.scalars(
+            select(ListenerProfile).where(
+                ListenerProfile.user_id.in_(listener_ids), ListenerProfile.status == ListenerStatus.APPROVED.value
+            )
+        )
+        return {p.user_id: view_of(p, taxonomy) for p in rows}

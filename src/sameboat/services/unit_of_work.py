@@ -10,6 +10,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from sameboat.domain.matching.ports import TextEmbedder
 from sameboat.services.ports import Hub
 
 Clock = Callable[[], datetime]
@@ -49,6 +50,7 @@ class ServiceContext:
     clock: Clock = system_clock
     cipher: TextCipher | None = None
     hub: Hub | None = None
+    embedder: TextEmbedder | None = None
     open_signup: bool = False
     session_days: int = 14
     api_token_days: int = 30
