@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
 from sameboat.adapters.crypto import FieldCipher
+from sameboat.adapters.embedding import default_embedder
 from sameboat.adapters.passwords import Argon2PasswordHasher
 from sameboat.adapters.realtime import InMemoryHub, RedisHub
 from sameboat.adapters.storage.database import make_engine, make_session_factory
+from sameboat.domain.dispatch import DispatchConfig
 from sameboat.services.ports import Hub
 from sameboat.services.unit_of_work import Clock, ServiceContext, system_clock
 from sameboat.settings import Settings
@@ -20,6 +23,7 @@ class Runtime:
     settings: Settings
     engine: Engine
     services: ServiceContext
+    dispatch_config: DispatchConfig
 
     def close(self) -> None:
         self.engine.dispose()
@@ -34,8 +38,14 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Runtime:
         clock=clock,
         cipher=FieldCipher.from_settings(settings.secret_key, settings.data_keys),
         hub=hub,
+        embedder=default_embedder(),
         open_signup=settings.open_signup,
         session_days=settings.session_days,
         api_token_days=settings.api_token_days,
     )
-    return Runtime(settings=settings, engine=engine, services=services)
+    dispatch_config = DispatchConfig(
+        offer_timeout=timedelta(seconds=settings.offer_timeout_seconds),
+        break_between_sessions=timedelta(minutes=settings.break_between_sessions_minutes),
+        offer_alternatives_after=timedelta(minutes=settings.offer_alternatives_after_minutes),
+    )
+    return Runtime(settings=settings, engine=engine, services=services, dispatch_config=dispatch_config)

@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     # Cookie sessions and API tokens.
     session_days: int = 14
     api_token_days: int = 30
+    # Talk now: how often the dispatcher plans offers (0 turns the background dispatcher off, e.g. in tests),
+    # how long a listener has to answer, the break after each conversation, and when a waiting member is
+    # offered other options.
+    dispatch_interval_seconds: float = 1.0
+    offer_timeout_seconds: int = 30
+    break_between_sessions_minutes: float = 1.0
+    offer_alternatives_after_minutes: float = 5.0
     # Fernet keys for data at rest, newest first (comma-separated); derived from secret_key when unset.
     data_keys: str | None = None
     # Country whose crisis resources are shown by default (see domain/safety/resources).

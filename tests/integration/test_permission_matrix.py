@@ -62,7 +62,14 @@ def test_every_permission_is_used_and_every_mutating_route_is_protected(app) -> 
 
 
 def fill(path: str, world, role: str) -> str:  # type: ignore[no-untyped-def]
-    values = {"listener_id": world.approved_listener_id, "sponsor_id": world.sponsor_id}
+    # Unknown ids are fine: an allowed role then gets 404 (or another 4xx), never 401/403.
+    values = {
+        "listener_id": world.approved_listener_id,
+        "sponsor_id": world.sponsor_id,
+        "request_id": "no-such-request",
+        "conversation_id": "no-such-conversation",
+        "offer_id": "no-such-offer",
+    }
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
 
 

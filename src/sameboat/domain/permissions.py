@@ -15,7 +15,9 @@ EVERYONE = frozenset(Role)
 PERMISSIONS: dict[str, frozenset[Role]] = {
     # permission                   roles that hold it
     "account.manage":              EVERYONE,              # change own password, sign out
-    "support.request":             frozenset({M}),        # "What's going on?" and matches
+    "support.request":             frozenset({M}),        # "What's going on?", matches, talk now
+    "conversations.take_part":     frozenset({M, L}),     # only in their own conversations (checked by service)
+    "listener.console":            frozenset({L}),        # go online, answer offers, private notes
     "member.preferences.edit":     frozenset({M}),
     "listeners.browse":            frozenset({M, L, S, A}),
     "listener.profile.edit_own":   frozenset({L}),

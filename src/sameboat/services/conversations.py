@@ -60,6 +60,19 @@ def participant(ctx: ServiceContext, conversation_id: str, user: User) -> Partic
         return Participant(conversation.id, user.id, role, conversation.status == "active", conversation.last_seq)
 
 
+def other_name(ctx: ServiceContext, me: Participant) -> str:
+    with ctx.uow() as uow:
+        conversation = uow.session.get(Conversation, me.conversation_id)
+        if me.role == "member":
+            return _name_of(uow.session, conversation.listener_id, "listener")
+        return _name_of(uow.session, conversation.member_id, "member")
+
+
+def summary(ctx: ServiceContext, me: Participant) -> Conversation:
+    with ctx.uow() as uow:
+        return uow.session.get(Conversation, me.conversation_id)
+
+
 def _name_of(session: Session, user_id: str | None, role: str) -> str:
     if user_id is None:
         return "Sameboat"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sameboat import __version__
 from sameboat.bootstrap import Runtime, bootstrap
 from sameboat.domain.accounts import RuleViolation
+from sameboat.services.dispatch import run_dispatcher
 from sameboat.services.errors import ServiceError
+from sameboat.services.matching import reembed_stale_stories
 from sameboat.settings import Settings, get_settings
 from sameboat.web import security
 from sameboat.web.rendering import render
@@ -87,9 +90,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         hub = runtime.services.hub
         if hub is not None:
             await hub.start()
+        # Stories saved under another embedding model are re-embedded in the background, off the request path.
+        reembedding = asyncio.create_task(asyncio.to_thread(reembed_stale_stories, runtime.services))
+        stop_dispatch = asyncio.Event()
+        dispatcher = None
+        if settings.dispatch_interval_seconds > 0:
+            dispatcher = asyncio.create_task(run_dispatcher(
+                runtime.services, runtime.dispatch_config, settings.dispatch_interval_seconds, stop_dispatch))
         try:
             yield
         finally:
+            stop_dispatch.set()
+            await asyncio.gather(reembedding, *([dispatcher] if dispatcher else []), return_exceptions=True)
             if hub is not None:
                 await hub.close()
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from sameboat.adapters.storage.models import User
-from sameboat.services import accounts, conversations
+from sameboat.services import accounts, conversations, presence
 from sameboat.services.errors import ServiceError
 from sameboat.services.ports import OVERFLOW
 from sameboat.web import security
@@ -186,6 +186,50 @@ async def conversation_socket(ws: WebSocket, conversation_id: str) -> None:
                 raise exc
     except WebSocketDisconnect:
         pass
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        subscription.close()
+
+
+@router.websocket("/ws/me")
+async def personal_socket(ws: WebSocket) -> None:
+    """Pokes for this person's pages (new offer, request matched), and listeners' heartbeats."""
+    ctx = security.services(ws)  # type: ignore[arg-type]
+    user = await socket_user(ws)
+    if user is None:
+        await ws.close(code=CLOSE_UNAUTHENTICATED, reason="sign in again")
+        return
+    await ws.accept()
+    sender = SocketSender(ws)
+    assert ctx.hub is not None
+    subscription = await ctx.hub.subscribe(conversations.user_channel(user.id), max_queue=32)
+    is_listener = user.role == "listener"
+
+    async def push() -> None:
+        while True:
+            message = await subscription.get()
+            if message is OVERFLOW or message.get("type") == "overflow":
+                await ws.close(code=CLOSE_SLOW_CONSUMER, reason="reconnect")
+                return
+            await sender.send(message)
+
+    async def read() -> None:
+        while True:
+            raw = await ws.receive_text()
+            if is_listener and len(raw) < 200:
+                # Any frame counts as a heartbeat: the console is open and connected.
+                await asyncio.to_thread(presence.heartbeat, ctx, user.id)
+            await sender.send({"type": "pong"})
+
+    tasks = [asyncio.create_task(push()), asyncio.create_task(read())]
+    try:
+        if is_listener:
+            await asyncio.to_thread(presence.heartbeat, ctx, user.id)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:
             task.cancel()

@@ -29,14 +29,14 @@ templates.env.globals["descendants"] = _descendants
 # Where each role lands after signing in, and the links in its navigation.
 HOME_FOR_ROLE = {
     "member": "/home",
-    "listener": "/listener/profile",
+    "listener": "/console",
     "supervisor": "/listeners",
     "admin": "/admin",
     "sponsor_admin": "/sponsor",
 }
 NAV_FOR_ROLE = {
     "member": [("/home", "Talk"), ("/listeners", "Listeners"), ("/preferences", "Preferences")],
-    "listener": [("/listener/profile", "My profile"), ("/listeners", "Listeners")],
+    "listener": [("/console", "Console"), ("/listener/profile", "My profile"), ("/listeners", "Listeners")],
     "supervisor": [("/listeners", "Listeners")],
     "admin": [
         ("/admin", "Admin"),

@@ -100,3 +100,12 @@ class UserCreate(Strict):
     password: str = Field(min_length=1, max_length=256)
     role: str = Field(min_length=1, max_length=20)
     sponsor_id: str | None = Field(default=None, max_length=64)
+
+
+class MatchQuery(Strict):
+    text: str = Field(default="", max_length=20_000)
+    tags: list[str] = Field(default_factory=list, max_length=8)
+    timing: Literal["now", "later"] = "later"
+    listener_gender: Gender | None = None
+    listener_age_range: AgeRange | None = None
+    listener_veteran: bool | None = None

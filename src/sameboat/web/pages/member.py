@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from sameboat.adapters.storage.models import User
 from sameboat.domain.accounts import AGE_RANGES, GENDERS, MemberPreferences, RuleViolation
-from sameboat.services import members, support
+from sameboat.domain.matching import MAX_REQUEST_CHARS, Timing
+from sameboat.services import listeners, matching, members
 from sameboat.services.errors import ServiceError
 from sameboat.services.taxonomy import current_taxonomy
 from sameboat.web import security
@@ -17,6 +20,8 @@ from sameboat.web.rendering import render
 router = APIRouter()
 requester = security.page_requires("support.request")
 preferences_editor = security.page_requires("member.preferences.edit")
+# Text beyond what matching reads is cut, not refused; this bound only stops absurd posts.
+SITUATION_FORM_MAX = MAX_REQUEST_CHARS * 5
 
 
 def _home(request: Request, status: int = 200, **extra: object) -> Response:
@@ -29,20 +34,54 @@ def home(request: Request, welcome: str = "", user: User = Depends(requester)) -
     return _home(request, welcome=bool(welcome))
 
 
+def _refinements(data: dict[str, Any]) -> dict[str, object]:
+    gender = optional(data, "listener_gender", 20)
+    age = optional(data, "listener_age_range", 10)
+    return {
+        "listener_gender": gender if gender in GENDERS else None,
+        "listener_age_range": age if age in AGE_RANGES else None,
+        "listener_veteran": optional_bool(data, "listener_veteran"),
+    }
+
+
 @router.post("/home")
 async def whats_going_on(request: Request, user: User = Depends(requester)) -> Response:
     data = await security.read_form(request)
     ctx = security.services(request)
     try:
-        result = support.suggest_listeners(
-            ctx, user, text(data, "situation", support.REQUEST_MAX_CHARS * 4), security.form_list(data, "topics")
-        )
-    except (ServiceError, RuleViolation) as exc:
+        situation = text(data, "situation", SITUATION_FORM_MAX)
+        topics = security.form_list(data, "topics")
+        refine = _refinements(data)
+    except RuleViolation as exc:
         message, _, status = error_details(exc)
         return _home(request, error=message, values=kept_values(data), status=status)
-    if result.needs_more_detail:
-        return _home(request, error=result.message, values=kept_values(data), status=422)
-    return render(request, "matches.html", {"result": result, "situation": result.situation})
+    if not situation.strip() and not topics:
+        return _home(
+            request,
+            error="Tell us a little about what's going on, or pick a topic.",
+            values=kept_values(data),
+            status=422,
+        )
+    # Show everyone who has been there (online first); talking now only goes to who is online.
+    result = matching.match_for_member(ctx, user, situation, topics, refine=refine, timing=Timing.LATER)
+    if result.needs_more_detail and not topics:
+        return _home(request, error=result.prompt, values=kept_values(data), status=422)
+    views = listeners.views_by_id(ctx, [m.listener_id for m in result.matches])
+    taxonomy = current_taxonomy(ctx)
+    return render(
+        request,
+        "matches.html",
+        {
+            "result": result,
+            "cards": [(m, views[m.listener_id]) for m in result.matches if m.listener_id in views],
+            "situation": situation,
+            "topics": topics,
+            "refine": refine,
+            "genders": GENDERS,
+            "age_ranges": AGE_RANGES,
+            "topic_labels": [(t.tag, taxonomy.label(t.tag)) for t in result.topics[:3] if t.tag in taxonomy],
+        },
+    )
 
 
 @router.get("/preferences")
