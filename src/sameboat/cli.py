@@ -154,15 +154,13 @@ def user_create(
     click.echo(f"Created {role} {created.email} (id {created.id}).")
 
 
-def _register_optional_groups() -> None:
-    try:
-        from sameboat.eval.cli import eval_group
-    except ImportError:  # the evaluation tools are optional
-        return
+def _register_groups() -> None:
+    from sameboat.eval.cli import eval_group
+
     main.add_command(eval_group, "eval")
 
 
-_register_optional_groups()
+_register_groups()
 
 if __name__ == "__main__":  # pragma: no cover
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
