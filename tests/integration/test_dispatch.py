@@ -164,3 +164,39 @@ def test_a_full_listener_gets_no_offer_and_one_process_leads(services, people) -
     dispatch.request_support(services, other, DIVORCE, [])
     assert dispatch.dispatch_tick(services, CONFIG).offers_sent == 0  # Maria is already in a conversation
     assert not dispatch.dispatch_tick(services, CONFIG, holder="another-process").led
+
+
+def test_a_dropped_listener_is_reported_into_the_conversation(services, people, clock) -> None:  # type: ignore[no-untyped-def]
+    from sameboat.services.conversations import events_after
+
+    member, divorce, job = people
+    online(services, divorce)
+    dispatch.request_support(services, member, DIVORCE, [])
+    dispatch.dispatch_tick(services, CONFIG)
+    [offer] = pending_offers(services)
+    conversation, _ = dispatch.accept_offer(services, divorce, offer.id)
+    clock.advance(seconds=40)  # no heartbeat from Maria's console since
+    tick = dispatch.dispatch_tick(services, CONFIG)
+    assert [n["kind"] for n in tick.notices] == ["notice"]
+    events = events_after(services, conversation.id, member, 0)
+    assert events[-1]["kind"] == "notice" and "connection dropped" in events[-1]["body"]
+
+
+def test_minutes_count_against_the_sponsor_and_members_are_warned(services, clock) -> None:  # type: ignore[no-untyped-def]
+    from sameboat.adapters.storage.models import Sponsor
+    from sameboat.services import conversations, sponsors
+
+    sponsor = sponsors.create_sponsor(services, name="Small Budget Co", minutes_budget=50)
+    code = sponsors.create_access_code(services, sponsor_id=sponsor.id, code="SMALL-0001")
+    member = make_member(services, code.code)
+    listener = make_listener(services)
+    with services.uow() as uow:
+        conversation = conversations.open_conversation(
+            services, uow.session, member_id=member.id, listener_id=listener.id, request_id=None
+        )
+    events = conversations.events_after(services, conversation.id, member, 0)
+    assert events[-1]["kind"] == "notice" and "50 minutes" in events[-1]["body"]
+    clock.advance(minutes=12, seconds=5)
+    conversations.end(services, conversation.id, member)
+    with services.uow() as uow:
+        assert uow.session.get(Sponsor, sponsor.id).minutes_used == 13

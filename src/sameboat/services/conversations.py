@@ -15,13 +15,22 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sameboat.adapters.storage.models import Conversation, ConversationEvent, ListenerProfile, MemberProfile, User
+from sameboat.adapters.storage.models import (
+    Conversation,
+    ConversationEvent,
+    ListenerProfile,
+    MemberProfile,
+    Sponsor,
+    User,
+)
 from sameboat.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sameboat.services.unit_of_work import ServiceContext
 
 MAX_MESSAGE_CHARS = 4000
 CLIENT_ID_MAX = 64
 REPLAY_LIMIT = 1000
+# Warn the member when their sponsor has fewer minutes than this left.
+LOW_BUDGET_MINUTES = 60
 
 
 def conversation_channel(conversation_id: str) -> str:
@@ -144,6 +153,9 @@ def open_conversation(
     session.add(conversation)
     session.flush()
     _append(ctx, session, conversation.id, kind="joined", sender_id=listener_id, role="listener")
+    warning = budget_notice(session, member_id)
+    if warning:
+        add_notice(ctx, session, conversation.id, warning)
     return conversation
 
 
@@ -231,12 +243,41 @@ def end(ctx: ServiceContext, conversation_id: str, user: User) -> dict[str, Any]
             raise Conflict("This conversation has already ended.")
         event = _append(ctx, s, conversation_id, kind="ended", sender_id=user.id, role=role)
         now = ctx.now()
+        minutes = _minutes(conversation.started_at, now)
         s.execute(
             update(Conversation)
             .where(Conversation.id == conversation_id)
-            .values(status="ended", ended_at=now, ended_by=role, minutes_charged=_minutes(conversation.started_at, now))
+            .values(status="ended", ended_at=now, ended_by=role, minutes_charged=minutes)
         )
+        # Session minutes count against the member's sponsor's budget.
+        sponsor_id = s.scalar(select(User.sponsor_id).where(User.id == conversation.member_id))
+        if sponsor_id:
+            s.execute(
+                update(Sponsor).where(Sponsor.id == sponsor_id).values(minutes_used=Sponsor.minutes_used + minutes)
+            )
         return _event_view(ctx, event, _name_of(s, user.id, role))
+
+
+def add_notice(ctx: ServiceContext, session: Session, conversation_id: str, text: str) -> dict[str, Any]:
+    """A message from Sameboat itself into the conversation (stored and numbered like any event)."""
+    event = _append(ctx, session, conversation_id, kind="notice", sender_id=None, role="sameboat", body=text)
+    return _event_view(ctx, event, "Sameboat")
+
+
+def budget_notice(session: Session, member_id: str) -> str | None:
+    """Warn the member when their organisation's minutes are nearly used up (never block a conversation)."""
+    sponsor = session.scalar(select(Sponsor).join(User, User.sponsor_id == Sponsor.id).where(User.id == member_id))
+    if sponsor is None or sponsor.minutes_budget is None:
+        return None
+    left = sponsor.minutes_budget - sponsor.minutes_used
+    if left > LOW_BUDGET_MINUTES:
+        return None
+    if left <= 0:
+        return (
+            "Your organisation's included minutes are used up. This conversation can go on; "
+            "ask your organisation about more time for later."
+        )
+    return f"Your organisation has about {left} minutes of conversation time left this period."
 
 
 def _minutes(started: datetime, ended: datetime) -> int:

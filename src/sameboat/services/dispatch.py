@@ -43,7 +43,7 @@ from sameboat.domain.dispatch import (
 from sameboat.domain.dispatch import Offer as PendingOffer
 from sameboat.domain.matching import Timing
 from sameboat.services import matching
-from sameboat.services.conversations import open_conversation, user_channel
+from sameboat.services.conversations import add_notice, conversation_channel, open_conversation, user_channel
 from sameboat.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sameboat.services.taxonomy import current_taxonomy
 from sameboat.services.unit_of_work import ServiceContext
@@ -56,6 +56,10 @@ CANDIDATES_KEPT = 50
 CHOSEN_LISTENER_BONUS = 10.0
 HIGH_RISK_LEVELS = ("high", "imminent")
 DISPATCH_CHANNEL = "dispatch"
+LISTENER_DROPPED_NOTICE = (
+    "Your listener's connection dropped. They may be back in a moment. You can wait here, or end the "
+    "conversation and we'll find someone else."
+)
 PROCESS_ID = uuid.uuid4().hex
 
 
@@ -67,6 +71,8 @@ class TickResult:
     listeners_to_poke: frozenset[str] = frozenset()
     members_to_poke: frozenset[str] = frozenset()
     offers_sent: int = 0
+    #: Conversation events the tick added (e.g. "your listener's connection dropped"), to publish.
+    notices: tuple[dict[str, Any], ...] = ()
 
 
 # --- requests -------------------------------------------------------------------------------------------------
@@ -315,6 +321,7 @@ def dispatch_tick(ctx: ServiceContext, config: DispatchConfig, holder: str = PRO
     now = ctx.now()
     listeners_to_poke: set[str] = set()
     members_to_poke: set[str] = set()
+    notices: list[dict[str, Any]] = []
     with ctx.uow() as uow:
         s = uow.session
         if not _take_lease(s, now, holder):
@@ -342,6 +349,13 @@ def dispatch_tick(ctx: ServiceContext, config: DispatchConfig, holder: str = PRO
                     .values(state=availability.presence.value, updated_at=now)
                 )
                 listeners_to_poke.add(listener_id)
+        for listener_id in result.dropped_listeners:
+            # The member should not talk into the void: tell them, and let them wait or end and ask again.
+            active = s.scalars(
+                select(Conversation).where(Conversation.listener_id == listener_id, Conversation.status == "active")
+            )
+            for conversation in active:
+                notices.append(add_notice(ctx, s, conversation.id, LISTENER_DROPPED_NOTICE))
         for decision in result.offers:
             s.add(
                 Offer(
@@ -354,7 +368,9 @@ def dispatch_tick(ctx: ServiceContext, config: DispatchConfig, holder: str = PRO
             )
             listeners_to_poke.add(decision.listener_id)
             members_to_poke.add(members[decision.request_id])
-    return TickResult(True, frozenset(listeners_to_poke), frozenset(members_to_poke), len(result.offers))
+    return TickResult(
+        True, frozenset(listeners_to_poke), frozenset(members_to_poke), len(result.offers), tuple(notices)
+    )
 
 
 async def poke_users(ctx: ServiceContext, user_ids: set[str] | frozenset[str], what: str) -> None:
@@ -369,6 +385,9 @@ async def run_tick(ctx: ServiceContext, config: DispatchConfig) -> TickResult:
     result = await asyncio.to_thread(dispatch_tick, ctx, config)
     await poke_users(ctx, result.listeners_to_poke, "offers")
     await poke_users(ctx, result.members_to_poke, "request")
+    if ctx.hub is not None:
+        for event in result.notices:
+            await ctx.hub.publish(conversation_channel(event["conversation_id"]), event)
     return result
 
 

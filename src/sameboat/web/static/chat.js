@@ -73,6 +73,8 @@
       if (!mine) { typingEl.textContent = ""; send({ type: "read", seq: event.seq }); }
     } else if (event.kind === "joined") {
       log.append(notice(event.name + (event.from === "listener" ? " joined the conversation." : " joined.")));
+    } else if (event.kind === "notice") {
+      log.append(notice(event.body));
     } else if (event.kind === "ended") {
       log.append(notice(mine ? "You ended the conversation." : event.name + " ended the conversation."));
       finish();
