@@ -93,6 +93,8 @@ class ChatCase:
     category: str
     lowest: RiskLevel
     highest: RiskLevel
+    #: "dev" (used while building the engine) or "holdout" (written later, scored once before any fix).
+    set: str = "dev"
 
     def accepts(self, level: RiskLevel) -> bool:
         return self.lowest <= level <= self.highest
@@ -117,7 +119,7 @@ def parse_chat_cases(data: Any) -> list[ChatCase]:
         highest = RiskLevel.parse(entry.get("max", exact or "imminent"))
         if lowest > highest:
             raise ValueError(f"chat case {index}: min is above max")
-        cases.append(ChatCase(messages, str(entry["category"]), lowest, highest))
+        cases.append(ChatCase(messages, str(entry["category"]), lowest, highest, str(entry.get("set", "dev"))))
     return cases
 
 

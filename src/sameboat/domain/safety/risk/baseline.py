@@ -14,8 +14,7 @@ KEYWORD_BASELINE_VERSION = "keywords-1"
 
 _HIGH_RISK_KEYWORDS = re.compile(
     r"\b(?:suicide|suicidal|kill myself|killing myself|end my life|ending my life|take my own life|want to die|"
-    r"wanna die|better off dead|end it all|hang myself|overdose|slit my wrists|no reason to live|"
-    r"don't want to live|do not want to live|self harm|cut myself|cutting myself)\b"
+    r"wanna die|better off dead|end it all)\b"
 )
 
 

@@ -31,7 +31,7 @@ from sameboat.domain.safety.risk.phrases import (
     sentence_facts,
     shipped_phrasebook,
 )
-from sameboat.domain.safety.risk.rules import judge
+from sameboat.domain.safety.risk.rules import CONCRETE_ACTS, judge
 from sameboat.domain.safety.risk.semantic import (
     PrototypeIndex,
     PrototypeSet,
@@ -60,9 +60,11 @@ class RiskConfig:
     """The few numbers of the engine; docs/safety.md says how they were chosen."""
 
     #: A sentence fires a prototype group when its cosine similarity reaches this...
-    similarity_threshold: float = 0.62
+    similarity_threshold: float = 0.57
     #: ...and beats its best benign prototype by at least this much.
     benign_margin: float = 0.02
+    #: A group's similarity is the mean over its this-many closest prototypes (1 = nearest only).
+    neighbours: int = 1
     #: Sentences shorter than this many words are left to the phrase layer ("ok", "thanks", "kms").
     min_words_to_embed: int = 3
     #: Sentences longer than this are embedded as overlapping windows of this many words.
@@ -195,7 +197,7 @@ class RiskAssessor:
             if budget[0] <= 0:
                 break
             budget[0] -= 1
-            for match in self._index.matches(piece):
+            for match in self._index.matches(piece, neighbours=self.config.neighbours):
                 if match.similarity < self.config.similarity_threshold:
                     break  # sorted best first
                 if match.similarity - match.benign_similarity < self.config.benign_margin:
@@ -207,6 +209,10 @@ class RiskAssessor:
                 signal, level, reason, hit_stance = read_in_context(
                     group.signal, group.level, _SEMANTIC_REASON[group.signal], stance, facts, recovery
                 )
+                if signal in CONCRETE_ACTS:
+                    # Similarity is good at attitudes and bad at acts: "I gave my dog to my sister" sits
+                    # close to a goodbye. A concrete act found only this way counts as a warning sign.
+                    level = min(level, RiskLevel.MODERATE)
                 hit = SignalHit(
                     signal=signal,
                     level=min(level, RiskLevel.HIGH),  # similarity alone never makes it imminent

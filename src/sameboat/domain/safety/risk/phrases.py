@@ -143,7 +143,7 @@ _NEGATOR = re.compile(r"\b(not|never|no longer|no|nor|zero|cannot|nobody|without
 # Negators that do not govern what follows: "I don't know why I want to die", "can't stop thinking".
 _NOT_A_NEGATION = re.compile(
     r"^(?:not|never|no|cannot) (?:(?:even |really |quite |honestly )?(?:know|understand|get|see|care|remember|sure|"
-    r"certain|wait|help|stop|shake|escape|seem|matter|only|just|one|where|"
+    r"certain|wait|help|stop|shake|escape|seem|matter|only|just|one|where|tell|decide|figure out|"
     r"that|again|alone|ok|okay|fine|good|well|better|happy|enough|point|reason|hope|idea|clue|doubt|"
     r"joke|joking|kidding|lie|lying|exaggerating)\b|matter)|^no (?:one|body|way)\b"
     # comparatives: "I've never been closer to killing myself", "never felt this suicidal"
@@ -153,7 +153,14 @@ _NOT_A_NEGATION = re.compile(
 # "Trying not to kill myself" is an urge being resisted, not a denial.
 _RESISTING = re.compile(
     r"\b(?:try|trying|tried|tries|fight|fighting|fought|struggle|struggling|struggled|hard|harder|resist|resisting|"
-    r"effort|best|promised|promise|forcing myself|force myself|telling myself|tell myself|reminding myself)\s*$"
+    r"effort|best|promised|promise|forcing myself|force myself|telling myself|tell myself|reminding myself|"
+    # deterrents imply the thought: "the only reason I haven't ended my life yet"
+    r"only reason i|only reason|the reason i|why i|only thing|only thing that|what|keeping me|stopping me|"
+    r"keeps me|kept me|stops me|stopped me)\s*$"
+)
+_NEGATED_AFTER = re.compile(
+    r"\s*(?:is|was|would be|will be)\s+(?:not|never|no longer)\s+(?:something|an option|on the table|happening|"
+    r"a thing|in my plans|what i want)"
 )
 _TITLE_BEFORE = re.compile(r"\b(?:called|titled|named|entitled)\s*['\"]?\s*$")
 _CLAUSE_BREAK = re.compile(r"[,;:!?.()]|\s(?:but|because|cause|though|although|yet|so|and|or|then|however|except)\s")
@@ -327,6 +334,8 @@ def stance_of(
             return Stance.OTHER_PERSON
     if _negated(text, head_start, match.start()):
         return Stance.NEGATED
+    if _NEGATED_AFTER.match(text[match.end() :]):
+        return Stance.NEGATED  # "killing myself isn't something I'd ever do"
     if group.fallback and _NEGATOR.search(text[match.end() : _clause_end(text, match.end())]):
         return Stance.NEGATED  # a bare topic word: "suicide has never crossed my mind"
     if _TITLE_BEFORE.search(text[: match.start()]):

@@ -21,6 +21,8 @@ from sameboat.domain.safety.risk.model import (
 )
 
 METHOD_MENTION = "method mentioned: "
+#: Signals that name an act rather than a state of mind.
+CONCRETE_ACTS = frozenset({Signal.METHOD, Signal.INTENT, Signal.PLAN, Signal.PREPARATORY, Signal.SUICIDAL_BEHAVIOUR})
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,13 @@ def judge(current: Sequence[SignalHit], earlier: Sequence[SignalHit] = ()) -> Ve
     everything = counted + prior
     own = [h for h in everything if h.stance is Stance.OWN]
     kinds = {h.signal for h in own}
+    # Acts (a plan, a goodbye, a method) that only the similarity layer saw may raise a message to HIGH but
+    # never to IMMINENT: that needs the words themselves.
+    firm = {h.signal for h in own if not (h.source is Source.SEMANTIC and h.signal in CONCRETE_ACTS)}
     ideation = bool(kinds & IDEATION)
-    soon_intent_or_plan = any(h.soon for h in own if h.signal in (Signal.INTENT, Signal.PLAN))
+    soon_intent_or_plan = any(
+        h.soon for h in own if h.signal in (Signal.INTENT, Signal.PLAN) and h.source is not Source.SEMANTIC
+    )
     means_at_hand = any(h.means_at_hand for h in own)
 
     def raise_to(new_level: RiskLevel, why: str) -> None:
@@ -60,13 +67,13 @@ def judge(current: Sequence[SignalHit], earlier: Sequence[SignalHit] = ()) -> Ve
             level = new_level
             reasons.append(why)
 
-    if Signal.INTENT in kinds and (
-        kinds & {Signal.PLAN, Signal.METHOD, Signal.PREPARATORY} or soon_intent_or_plan or means_at_hand
+    if Signal.INTENT in firm and (
+        firm & {Signal.PLAN, Signal.METHOD, Signal.PREPARATORY} or soon_intent_or_plan or means_at_hand
     ):
         raise_to(RiskLevel.IMMINENT, "intent together with a plan, a method, preparations or a time")
-    if ideation and (Signal.PREPARATORY in kinds or means_at_hand):
+    if ideation and (Signal.PREPARATORY in firm or means_at_hand):
         raise_to(RiskLevel.IMMINENT, "suicidal thoughts while preparing or with the means at hand")
-    if Signal.PLAN in kinds and soon_intent_or_plan and ideation:
+    if Signal.PLAN in firm and soon_intent_or_plan and ideation:
         raise_to(RiskLevel.IMMINENT, "a plan for a time that is now or soon")
     if ideation and kinds & {Signal.METHOD, Signal.PLAN, Signal.INTENT}:
         raise_to(RiskLevel.HIGH, "suicidal thoughts with a method, a plan or intent")

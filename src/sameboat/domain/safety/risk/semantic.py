@@ -78,6 +78,13 @@ class SimilarityMatch:
     nearest_prototype: str
 
 
+def _top_mean(similarities: np.ndarray, k: int) -> float:
+    if k <= 1 or len(similarities) <= 1:
+        return float(similarities.max())
+    k = min(k, len(similarities))
+    return float(np.partition(similarities, -k)[-k:].mean())
+
+
 class PrototypeIndex:
     """Prototype vectors in one matrix; scores a text in one matrix-vector product."""
 
@@ -120,15 +127,17 @@ class PrototypeIndex:
                 self._cache.popitem(last=False)
         return vector
 
-    def matches(self, text: str) -> list[SimilarityMatch]:
-        """For each prototype group, its best similarity to ``text`` (best group first)."""
+    def matches(self, text: str, *, neighbours: int = 1) -> list[SimilarityMatch]:
+        """For each prototype group, the mean similarity of its ``neighbours`` closest prototypes to ``text``
+        (best group first); the benign side is scored the same way."""
         vector = self.vector(text)
         risk_sims = self._risk @ vector
-        benign = float((self._benign @ vector).max()) if len(self._benign) else -1.0
+        benign = _top_mean(self._benign @ vector, neighbours) if len(self._benign) else -1.0
         out: list[SimilarityMatch] = []
         for index, group in enumerate(self.prototypes.groups):
             rows = np.flatnonzero(self._owners == index)
             best_row = int(rows[np.argmax(risk_sims[rows])])
-            out.append(SimilarityMatch(group, float(risk_sims[best_row]), benign, self._risk_texts[best_row]))
+            similarity = _top_mean(risk_sims[rows], neighbours)
+            out.append(SimilarityMatch(group, similarity, benign, self._risk_texts[best_row]))
         out.sort(key=lambda m: -m.similarity)
         return out
