@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -13,7 +15,10 @@ from sameboat.adapters.passwords import Argon2PasswordHasher
 from sameboat.adapters.realtime import InMemoryHub, RedisHub
 from sameboat.adapters.storage.database import make_engine, make_session_factory
 from sameboat.domain.dispatch import DispatchConfig
+from sameboat.domain.safety.escalation import EscalationPolicy
+from sameboat.domain.safety.risk import RiskAssessor
 from sameboat.services.ports import Hub
+from sameboat.services.safety import ContextCache, route_member_message
 from sameboat.services.unit_of_work import Clock, ServiceContext, system_clock
 from sameboat.settings import Settings
 
@@ -24,9 +29,16 @@ class Runtime:
     engine: Engine
     services: ServiceContext
     dispatch_config: DispatchConfig
+    escalation: EscalationPolicy
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+@cache
+def default_assessor() -> RiskAssessor:
+    """The process-wide risk engine on the shared embedder (embedding its prototypes takes about a second)."""
+    return RiskAssessor(embedder=default_embedder())
 
 
 def bootstrap(settings: Settings, clock: Clock = system_clock) -> Runtime:
@@ -43,9 +55,22 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Runtime:
         session_days=settings.session_days,
         api_token_days=settings.api_token_days,
     )
+    services.assessor = default_assessor()
+    risk_cache = ContextCache()
+
+    async def route(conversation_id: str, event: dict[str, Any]) -> None:
+        await route_member_message(services, risk_cache, conversation_id, event)
+
+    services.on_member_message = route
     dispatch_config = DispatchConfig(
         offer_timeout=timedelta(seconds=settings.offer_timeout_seconds),
         break_between_sessions=timedelta(minutes=settings.break_between_sessions_minutes),
         offer_alternatives_after=timedelta(minutes=settings.offer_alternatives_after_minutes),
     )
-    return Runtime(settings=settings, engine=engine, services=services, dispatch_config=dispatch_config)
+    escalation = EscalationPolicy(
+        renotify_after=timedelta(seconds=settings.alert_renotify_seconds),
+        escalate_after=timedelta(seconds=settings.alert_escalate_seconds),
+    )
+    return Runtime(
+        settings=settings, engine=engine, services=services, dispatch_config=dispatch_config, escalation=escalation
+    )

@@ -156,8 +156,10 @@ def user_create(
 
 def _register_groups() -> None:
     from sameboat.eval.cli import eval_group
+    from sameboat.simulation.cli import simulate_group
 
     main.add_command(eval_group, "eval")
+    main.add_command(simulate_group, "simulate")
 
 
 _register_groups()

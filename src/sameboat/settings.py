@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     offer_timeout_seconds: int = 30
     break_between_sessions_minutes: float = 1.0
     offer_alternatives_after_minutes: float = 5.0
+    # Safety alerts: re-notify the assigned supervisor, then escalate to the next, if nobody acknowledges.
+    alert_renotify_seconds: int = 60
+    alert_escalate_seconds: int = 120
     # Fernet keys for data at rest, newest first (comma-separated); derived from secret_key when unset.
     data_keys: str | None = None
     # Country whose crisis resources are shown by default (see domain/safety/resources).

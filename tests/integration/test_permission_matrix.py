@@ -69,6 +69,8 @@ def fill(path: str, world, role: str) -> str:  # type: ignore[no-untyped-def]
         "request_id": "no-such-request",
         "conversation_id": "no-such-conversation",
         "offer_id": "no-such-offer",
+        "alert_id": "no-such-alert",
+        "report_id": "no-such-report",
     }
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
 

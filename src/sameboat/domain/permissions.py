@@ -16,12 +16,15 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # permission                   roles that hold it
     "account.manage":              EVERYONE,              # change own password, sign out
     "support.request":             frozenset({M}),        # "What's going on?", matches, talk now
-    "conversations.take_part":     frozenset({M, L}),     # only in their own conversations (checked by service)
+    "conversations.take_part":     frozenset({M, L, S}),  # only their own (supervisors: ones they joined)
     "listener.console":            frozenset({L}),        # go online, answer offers, private notes
     "member.preferences.edit":     frozenset({M}),
     "listeners.browse":            frozenset({M, L, S, A}),
     "listener.profile.edit_own":   frozenset({L}),
     "listeners.review":            frozenset({A}),        # approve, pause, suspend
+    "safety.supervise":            frozenset({S, A}),     # alerts, joining, transcripts with a cause, reports
+    "crisis_resources.edit":       frozenset({A}),
+    "audit.export":                frozenset({A}),
     "sponsors.manage":             frozenset({A}),        # create sponsors and access codes
     "sponsor.view_own":            frozenset({SA, A}),
     "taxonomy.extend":             frozenset({A}),

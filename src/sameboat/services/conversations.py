@@ -23,6 +23,7 @@ from sameboat.adapters.storage.models import (
     Sponsor,
     User,
 )
+from sameboat.domain.safety.moderation import SENDER_MESSAGES, Category, moderate
 from sameboat.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sameboat.services.unit_of_work import ServiceContext
 
@@ -57,7 +58,31 @@ def _role_in(conversation: Conversation, user: User) -> str:
         return "member"
     if user.id == conversation.listener_id:
         return "listener"
+    if conversation.supervisor_id is not None and user.id == conversation.supervisor_id:
+        return "supervisor"
     raise Forbidden("This conversation isn't yours.")
+
+
+def redact_for(event: dict[str, Any], role: str, user_id: str) -> dict[str, Any]:
+    """The event as this person may see it. Events for someone else keep their number (so clients can tell a
+    gap from a private event) but lose their content."""
+    if event.get("type") != "event" or visible_to(event, role, user_id):
+        return event
+    return {
+        "type": "event",
+        "conversation_id": event["conversation_id"],
+        "seq": event["seq"],
+        "kind": "private",
+        "at": event["at"],
+    }
+
+
+def visible_to(event: dict[str, Any], role: str, user_id: str) -> bool:
+    """Who sees an event: its audience, and a hidden (moderated) message only its sender."""
+    if event.get("hidden"):
+        return event.get("sender_id") == user_id
+    audience = event.get("audience", "all")
+    return audience == "all" or audience == role or (role == "supervisor" and audience == "staff")
 
 
 def participant(ctx: ServiceContext, conversation_id: str, user: User) -> Participant:
@@ -85,6 +110,8 @@ def summary(ctx: ServiceContext, me: Participant) -> Conversation:
 def _name_of(session: Session, user_id: str | None, role: str) -> str:
     if user_id is None:
         return "Sameboat"
+    if role == "supervisor":
+        return "Sameboat supervisor"
     if role == "member":
         return session.scalar(select(MemberProfile.pseudonym).where(MemberProfile.user_id == user_id)) or "Member"
     return session.scalar(select(ListenerProfile.display_name).where(ListenerProfile.user_id == user_id)) or "Listener"
@@ -103,6 +130,8 @@ def _event_view(ctx: ServiceContext, event: ConversationEvent, name: str) -> dic
         "body": body,
         "client_id": event.client_id,
         "at": event.created_at.isoformat(),
+        "audience": event.audience,
+        "hidden": event.hidden,
     }
 
 
@@ -117,6 +146,8 @@ def _append(
     body: str | None = None,
     client_id: str | None = None,
     allow_ended: bool = False,
+    audience: str = "all",
+    moderation: tuple[str, ...] = (),
 ) -> ConversationEvent:
     """Take the next sequence number and add the event, in the caller's transaction."""
     query = update(Conversation).where(Conversation.id == conversation_id)
@@ -137,6 +168,9 @@ def _append(
         client_id=client_id,
         body_ciphertext=ctx.cipher.encrypt(body) if body is not None else None,
         created_at=ctx.now(),
+        audience=audience,
+        hidden=bool(moderation),
+        moderation=list(moderation),
     )
     session.add(event)
     session.flush()
@@ -157,6 +191,57 @@ def open_conversation(
     if warning:
         add_notice(ctx, session, conversation.id, warning)
     return conversation
+
+
+def append_event(
+    ctx: ServiceContext,
+    session: Session,
+    conversation_id: str,
+    *,
+    kind: str,
+    sender_id: str | None,
+    role: str,
+    body: str | None,
+    audience: str = "all",
+    allow_ended: bool = False,
+) -> dict[str, Any]:
+    """Add an event in the caller's transaction and return its view (for safety notices, supervisors)."""
+    event = _append(
+        ctx,
+        session,
+        conversation_id,
+        kind=kind,
+        sender_id=sender_id,
+        role=role,
+        body=body,
+        audience=audience,
+        allow_ended=allow_ended,
+    )
+    return _event_view(ctx, event, _name_of(session, sender_id, role))
+
+
+def staff_events(ctx: ServiceContext, conversation_id: str) -> list[dict[str, Any]]:
+    """Every event with its content, hidden ones included, and why they were hidden (for supervisors)."""
+    with ctx.uow() as uow:
+        s = uow.session
+        conversation = s.get(Conversation, conversation_id)
+        names = {
+            conversation.member_id: _name_of(s, conversation.member_id, "member"),
+            conversation.listener_id: _name_of(s, conversation.listener_id, "listener"),
+        }
+        rows = s.scalars(
+            select(ConversationEvent)
+            .where(ConversationEvent.conversation_id == conversation_id)
+            .order_by(ConversationEvent.seq)
+        )
+        return [
+            {
+                **_event_view(ctx, e, names.get(e.sender_id or "", "Sameboat")),
+                "moderation": e.moderation,
+                "risk_level": e.risk_level,
+            }
+            for e in rows
+        ]
 
 
 def check_message(body: str, client_id: str) -> str:
@@ -190,7 +275,9 @@ def store_message(
                     )
                 )
                 if existing is not None:
-                    return _event_view(ctx, existing, _name_of(s, sender.id, role)), False
+                    return _with_warning(_event_view(ctx, existing, _name_of(s, sender.id, role)), existing), False
+                # Contact details, off-platform moves and the like are kept for review but never delivered.
+                verdict = moderate(body)
                 event = _append(
                     ctx,
                     s,
@@ -200,13 +287,20 @@ def store_message(
                     role=role,
                     body=body,
                     client_id=client_id,
+                    moderation=tuple(c.value for c in verdict.categories),
                 )
-                view = _event_view(ctx, event, _name_of(s, sender.id, role))
+                view = _with_warning(_event_view(ctx, event, _name_of(s, sender.id, role)), event)
             return view, True
         except IntegrityError:
             # The same client_id arrived twice at once (two sockets); the other one won. Read it back.
             continue
     raise Conflict("This message was sent twice at the same moment; please refresh.")
+
+
+def _with_warning(view: dict[str, Any], event: ConversationEvent) -> dict[str, Any]:
+    if event.hidden and event.moderation:
+        view["warning"] = SENDER_MESSAGES[Category(event.moderation[0])]
+    return view
 
 
 def events_after(
@@ -218,18 +312,20 @@ def events_after(
         conversation = s.get(Conversation, conversation_id)
         if conversation is None:
             raise NotFound("We couldn't find that conversation.")
-        _role_in(conversation, user)
+        role = _role_in(conversation, user)
         names = {
             conversation.member_id: _name_of(s, conversation.member_id, "member"),
             conversation.listener_id: _name_of(s, conversation.listener_id, "listener"),
         }
+        if conversation.supervisor_id:
+            names[conversation.supervisor_id] = _name_of(s, conversation.supervisor_id, "supervisor")
         rows = s.scalars(
             select(ConversationEvent)
             .where(ConversationEvent.conversation_id == conversation_id, ConversationEvent.seq > after_seq)
             .order_by(ConversationEvent.seq)
             .limit(limit)
         )
-        return [_event_view(ctx, e, names.get(e.sender_id or "", "Sameboat")) for e in rows]
+        return [redact_for(_event_view(ctx, e, names.get(e.sender_id or "", "Sameboat")), role, user.id) for e in rows]
 
 
 def end(ctx: ServiceContext, conversation_id: str, user: User) -> dict[str, Any]:
@@ -311,6 +407,9 @@ async def send_message(
     event, created = await asyncio.to_thread(store_message, ctx, conversation_id, sender, client_id, body)
     if created and ctx.hub is not None:
         await ctx.hub.publish(conversation_channel(conversation_id), event)
+    if created and event["from"] == "member" and ctx.on_member_message is not None:
+        # Risk assessment runs after the message is acknowledged and delivered: it never slows the chat.
+        ctx.background(ctx.on_member_message(conversation_id, event))
     return event
 
 

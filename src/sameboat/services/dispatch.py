@@ -42,9 +42,11 @@ from sameboat.domain.dispatch import (
 )
 from sameboat.domain.dispatch import Offer as PendingOffer
 from sameboat.domain.matching import Timing
+from sameboat.domain.safety.escalation import EscalationPolicy
 from sameboat.services import matching
 from sameboat.services.conversations import add_notice, conversation_channel, open_conversation, user_channel
 from sameboat.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sameboat.services.safety import assess_intake, certified_listener_ids, open_alert, run_escalation
 from sameboat.services.taxonomy import current_taxonomy
 from sameboat.services.unit_of_work import ServiceContext
 
@@ -55,6 +57,7 @@ CANDIDATES_KEPT = 50
 # A listener picked by name ("Talk with Maria") comes first, ahead of every match score.
 CHOSEN_LISTENER_BONUS = 10.0
 HIGH_RISK_LEVELS = ("high", "imminent")
+CERTIFIED_BONUS = 5.0
 DISPATCH_CHANNEL = "dispatch"
 LISTENER_DROPPED_NOTICE = (
     "Your listener's connection dropped. They may be back in a moment. You can wait here, or end the "
@@ -93,7 +96,16 @@ def request_support(
     result = matching.match_for_member(ctx, member, text, tags, timing=Timing.LATER, limit=CANDIDATES_KEPT)
     if result.needs_more_detail and not tags and not chosen_listener_id:
         raise InvalidInput(result.prompt or "Tell us a little more.", field="situation")
+    assessment = assess_intake(ctx, text) if risk_level is None else None
+    if assessment is not None:
+        risk_level = assessment.level.name.lower()
+    risk_level = risk_level or "none"
     candidates = [[m.listener_id, round(m.score, 4)] for m in result.matches]
+    if risk_level in HIGH_RISK_LEVELS:
+        certified = certified_listener_ids(ctx)
+        # Certified listeners first (dispatch ranks by score); if none can be reached, anyone is better than no one.
+        candidates = [[c[0], c[1] + CERTIFIED_BONUS if c[0] in certified else c[1]] for c in candidates]
+        candidates.sort(key=lambda c: -c[1])
     if chosen_listener_id:
         chosen = next((c for c in candidates if c[0] == chosen_listener_id), None)
         if chosen is None:
@@ -121,6 +133,17 @@ def request_support(
         )
         s.add(request)
         s.flush()
+        if risk_level in HIGH_RISK_LEVELS:
+            open_alert(
+                ctx,
+                s,
+                member_id=member.id,
+                level=risk_level,
+                source="intake",
+                request_id=request.id,
+                reasons=list(assessment.reasons) if assessment else ["flagged at intake"],
+                model_version=assessment.model_version if assessment else None,
+            )
         return request
 
 
@@ -391,14 +414,23 @@ async def run_tick(ctx: ServiceContext, config: DispatchConfig) -> TickResult:
     return result
 
 
-async def run_dispatcher(ctx: ServiceContext, config: DispatchConfig, interval: float, stop: asyncio.Event) -> None:
-    """Tick every ``interval`` seconds, or sooner when poked on the hub's dispatch channel."""
+async def run_dispatcher(
+    ctx: ServiceContext,
+    config: DispatchConfig,
+    interval: float,
+    stop: asyncio.Event,
+    escalation: EscalationPolicy | None = None,
+) -> None:
+    """Tick every ``interval`` seconds, or sooner when poked on the hub's dispatch channel. The same loop
+    re-notifies and escalates unacknowledged safety alerts."""
     assert ctx.hub is not None
     poke = await ctx.hub.subscribe(DISPATCH_CHANNEL, max_queue=16)
     try:
         while not stop.is_set():
             try:
-                await run_tick(ctx, config)
+                result = await run_tick(ctx, config)
+                if result.led:
+                    await run_escalation(ctx, escalation or EscalationPolicy())
             except Exception:  # noqa: BLE001 - one bad tick must not stop dispatch; the next one retries
                 log.exception("dispatch tick failed")
             getter = asyncio.ensure_future(poke.get())

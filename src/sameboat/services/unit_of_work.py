@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -51,6 +52,10 @@ class ServiceContext:
     cipher: TextCipher | None = None
     hub: Hub | None = None
     embedder: TextEmbedder | None = None
+    #: The risk engine (domain.safety.risk.RiskAssessor); None turns risk routing off.
+    assessor: Any = None
+    #: Called (as a background task) after each member message is stored; set by the composition root.
+    on_member_message: Callable[[str, dict[str, Any]], Coroutine[Any, Any, Any]] | None = None
     open_signup: bool = False
     session_days: int = 14
     api_token_days: int = 30
@@ -60,6 +65,15 @@ class ServiceContext:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def background(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run work after the response, keeping a reference so the task is not garbage-collected."""
+        task = asyncio.get_running_loop().create_task(work)
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
+
+
+_BACKGROUND: set[asyncio.Task[Any]] = set()
 
 
 class TextCipher(Protocol):

@@ -95,8 +95,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         stop_dispatch = asyncio.Event()
         dispatcher = None
         if settings.dispatch_interval_seconds > 0:
-            dispatcher = asyncio.create_task(run_dispatcher(
-                runtime.services, runtime.dispatch_config, settings.dispatch_interval_seconds, stop_dispatch))
+            dispatcher = asyncio.create_task(
+                run_dispatcher(
+                    runtime.services,
+                    runtime.dispatch_config,
+                    settings.dispatch_interval_seconds,
+                    stop_dispatch,
+                    runtime.escalation,
+                )
+            )
         try:
             yield
         finally:

@@ -12,9 +12,10 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from sameboat.adapters.storage.models import User
-from sameboat.services import accounts, conversations, presence
+from sameboat.domain.permissions import is_allowed
+from sameboat.services import accounts, conversations, presence, safety
 from sameboat.services.errors import ServiceError
-from sameboat.services.ports import OVERFLOW
+from sameboat.services.ports import OVERFLOW, Subscription
 from sameboat.web import security
 
 router = APIRouter()
@@ -129,7 +130,7 @@ async def conversation_socket(ws: WebSocket, conversation_id: str) -> None:
             if seq > state["last_sent"] + 1:
                 await replay()  # a poke was lost or reordered: the database has the rest
                 continue
-            await sender.send(message)
+            await sender.send(conversations.redact_for(message, me.role, user.id))
             state["last_sent"] = seq
 
     async def read_frames() -> None:
@@ -157,9 +158,10 @@ async def conversation_socket(ws: WebSocket, conversation_id: str) -> None:
                     event = await conversations.send_message(
                         ctx, me.conversation_id, user, frame.get("client_id", ""), frame.get("body", "")
                     )
-                    await sender.send(
-                        {"type": "ack", "client_id": event["client_id"], "seq": event["seq"], "at": event["at"]}
-                    )
+                    ack = {"type": "ack", "client_id": event["client_id"], "seq": event["seq"], "at": event["at"]}
+                    if event.get("hidden"):
+                        ack.update(hidden=True, warning=event.get("warning", ""))
+                    await sender.send(ack)
                 elif kind == "typing":
                     await conversations.typing(ctx, me.conversation_id, me.role)
                 elif kind in ("delivered", "read"):
@@ -206,10 +208,13 @@ async def personal_socket(ws: WebSocket) -> None:
     await ws.accept()
     sender = SocketSender(ws)
     assert ctx.hub is not None
-    subscription = await ctx.hub.subscribe(conversations.user_channel(user.id), max_queue=32)
     is_listener = user.role == "listener"
+    is_staff = is_allowed(user.role, "safety.supervise")
+    subscriptions = [await ctx.hub.subscribe(conversations.user_channel(user.id), max_queue=32)]
+    if is_staff:
+        subscriptions.append(await ctx.hub.subscribe(safety.SUPERVISORS_CHANNEL, max_queue=32))
 
-    async def push() -> None:
+    async def push(subscription: Subscription) -> None:
         while True:
             message = await subscription.get()
             if message is OVERFLOW or message.get("type") == "overflow":
@@ -220,12 +225,14 @@ async def personal_socket(ws: WebSocket) -> None:
     async def read() -> None:
         while True:
             raw = await ws.receive_text()
+            # Any frame counts as a heartbeat: the console is open and connected.
             if is_listener and len(raw) < 200:
-                # Any frame counts as a heartbeat: the console is open and connected.
                 await asyncio.to_thread(presence.heartbeat, ctx, user.id)
+            elif is_staff and len(raw) < 200:
+                await asyncio.to_thread(safety.supervisor_seen, ctx, user)
             await sender.send({"type": "pong"})
 
-    tasks = [asyncio.create_task(push()), asyncio.create_task(read())]
+    tasks = [*(asyncio.create_task(push(sub)) for sub in subscriptions), asyncio.create_task(read())]
     try:
         if is_listener:
             await asyncio.to_thread(presence.heartbeat, ctx, user.id)
@@ -236,4 +243,5 @@ async def personal_socket(ws: WebSocket) -> None:
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
-        subscription.close()
+        for subscription in subscriptions:
+            subscription.close()

@@ -9,8 +9,8 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from sameboat.domain.safety.resources import crisis_resources_for
 from sameboat.domain.taxonomy import Taxonomy
+from sameboat.services.safety import crisis_resources
 from sameboat.web import security
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -30,19 +30,21 @@ templates.env.globals["descendants"] = _descendants
 HOME_FOR_ROLE = {
     "member": "/home",
     "listener": "/console",
-    "supervisor": "/listeners",
+    "supervisor": "/supervise",
     "admin": "/admin",
     "sponsor_admin": "/sponsor",
 }
 NAV_FOR_ROLE = {
     "member": [("/home", "Talk"), ("/listeners", "Listeners"), ("/preferences", "Preferences")],
     "listener": [("/console", "Console"), ("/listener/profile", "My profile"), ("/listeners", "Listeners")],
-    "supervisor": [("/listeners", "Listeners")],
+    "supervisor": [("/supervise", "Supervise"), ("/listeners", "Listeners")],
     "admin": [
         ("/admin", "Admin"),
         ("/admin/listeners", "Listeners to review"),
         ("/admin/sponsors", "Sponsors"),
         ("/admin/taxonomy", "Experiences"),
+        ("/admin/crisis-resources", "Crisis resources"),
+        ("/supervise", "Supervise"),
     ],
     "sponsor_admin": [("/sponsor", "My organisation")],
 }
@@ -51,12 +53,18 @@ NAV_FOR_ROLE = {
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
     user = security.page_user(request) if hasattr(request.app.state, "runtime") else None
     settings = request.app.state.runtime.settings
-    country = user.sponsor.country if user is not None and user.sponsor is not None else settings.default_country
+    sponsor = user.sponsor if user is not None else None
+    crisis = crisis_resources(
+        request.app.state.runtime.services,
+        sponsor.country if sponsor else None,
+        sponsor.id if sponsor else None,
+        settings.default_country,
+    )
     base = {
         "user": user,
         "nav": NAV_FOR_ROLE.get(user.role, []) if user else [],
         "csrf_token": request.scope.get(security.CSRF_SCOPE_KEY, ""),
-        "crisis": crisis_resources_for(country, settings.default_country),
+        "crisis": crisis,
         "path": request.url.path,
     }
     base.update(context or {})

@@ -260,6 +260,9 @@ class Conversation(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
     minutes_charged: Mapped[int] = mapped_column(Integer, default=0)
+    # The highest risk seen so far in the conversation (none, low, moderate, high, imminent).
+    risk_level: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
+    supervisor_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     member_last_read_seq: Mapped[int] = mapped_column(Integer, default=0)
     listener_last_read_seq: Mapped[int] = mapped_column(Integer, default=0)
     member_last_delivered_seq: Mapped[int] = mapped_column(Integer, default=0)
@@ -286,6 +289,13 @@ class ConversationEvent(Base):
     client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     body_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Who sees it: everyone in the conversation, or only the member / the listener / staff.
+    audience: Mapped[str] = mapped_column(String(10), default="all", server_default="all")
+    # Moderation: hidden from the other person (kept for review), with the categories that caught it.
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    moderation: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # Risk assessment of a member's message, filled in off the critical path.
+    risk_level: Mapped[str | None] = mapped_column(String(10), nullable=True)
 
 
 class Feedback(Base):
@@ -320,3 +330,101 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     holder: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    """A safety alert for a human to acknowledge: raised by the risk engine or a listener's concern."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    request_id: Mapped[str | None] = mapped_column(
+        ForeignKey("support_requests.id", ondelete="SET NULL"), nullable=True
+    )
+    member_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    level: Mapped[str] = mapped_column(String(10))  # moderate | high | imminent
+    source: Mapped[str] = mapped_column(String(20))  # risk_engine | listener_concern | report
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    model_version: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # open -> acknowledged -> resolved
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    assigned_to: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    last_notified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AlertEvent(Base):
+    """The escalation timeline of an alert: raised, notified, escalated, acknowledged, joined, note, resolved."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Report(Base):
+    """A member or listener reporting the other person; reviewed by a supervisor."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    reporter_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    reported_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(30))
+    details_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)  # open | reviewed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reviewed_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+
+class AuditRecord(Base):
+    """Append-only, hash-chained record of staff access and safety actions (who, what, when, why)."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    actor_role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(60))
+    subject_type: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class SupervisorShift(Base):
+    """Who is on duty to receive alerts (the supervisor console is open and heartbeating)."""
+
+    __tablename__ = "supervisor_shifts"
+
+    supervisor_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class CrisisResourceSet(Base):
+    """Crisis resources edited by an admin for a country (sponsor_id empty) or for one sponsor."""
+
+    __tablename__ = "crisis_resource_sets"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    sponsor_id: Mapped[str | None] = mapped_column(ForeignKey("sponsors.id", ondelete="CASCADE"), nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -168,3 +168,54 @@ def own_sponsor(request: Request, user: User = Depends(sponsor_viewer)) -> Respo
         "sponsor.html",
         {"sponsor": sponsor, "members": sponsors.member_count(ctx, sponsor.id), "can_manage": False, "values": {}},
     )
+
+
+resources_editor = security.page_requires("crisis_resources.edit")
+
+
+def _resources_page(request: Request, status: int = 200, **extra: object) -> Response:
+    from sameboat.domain.safety.resources import all_crisis_resources
+
+    ctx = security.services(request)
+    return render(
+        request,
+        "admin/crisis_resources.html",
+        {"shipped": all_crisis_resources(), "sponsors": sponsors.list_sponsors(ctx), **extra},
+        status=status,
+    )
+
+
+@router.get("/admin/crisis-resources")
+def crisis_resources_page(request: Request, user: User = Depends(resources_editor)) -> Response:
+    return _resources_page(request)
+
+
+@router.post("/admin/crisis-resources")
+async def save_crisis_resources(request: Request, user: User = Depends(resources_editor)) -> Response:
+    import yaml
+
+    from sameboat.services import safety
+
+    data = await security.read_form(request)
+    ctx = security.services(request)
+    try:
+        try:
+            parsed = yaml.safe_load(text(data, "resources", 10_000)) or []
+        except yaml.YAMLError:
+            raise RuleViolation("resources", "The services list isn't valid YAML. Check the indentation.") from None
+        safety.save_crisis_resources(
+            ctx,
+            user,
+            country=text(data, "country", 2),
+            sponsor_id=optional(data, "sponsor_id", 64),
+            data={
+                "name": text(data, "name", 80) or text(data, "country", 2),
+                "headline": text(data, "headline", 120),
+                "emergency": text(data, "emergency", 40),
+                "resources": parsed,
+            },
+        )
+    except (ServiceError, RuleViolation) as exc:
+        message, field, status = error_details(exc)
+        return _resources_page(request, status=status, error=message, values=kept_values(data))
+    return RedirectResponse("/admin/crisis-resources?saved=1", status_code=303)

@@ -79,6 +79,8 @@ def conversation_page(
     }
     if me.role == "listener":
         context["note"], context["concern"] = aftercare.note_for(ctx, user, me.conversation_id)
+    if me.role == "supervisor":
+        context["other_name"] = "Member and listener"
     return render(request, "conversation.html", context)
 
 

@@ -72,9 +72,21 @@
       }
       if (!mine) { typingEl.textContent = ""; send({ type: "read", seq: event.seq }); }
     } else if (event.kind === "joined") {
-      log.append(notice(event.name + (event.from === "listener" ? " joined the conversation." : " joined.")));
+      log.append(notice(event.from === "supervisor" ? event.body
+        : event.name + (event.from === "listener" ? " joined the conversation." : " joined.")));
     } else if (event.kind === "notice") {
       log.append(notice(event.body));
+    } else if (event.kind === "protocol" || event.kind === "resources") {
+      // Safety cards: the protocol for the listener, crisis resources for the member (never the other way).
+      const card = document.createElement("li");
+      card.className = "msg safety-card " + event.kind;
+      card.setAttribute("role", "alert");
+      const title = document.createElement("strong");
+      title.textContent = event.kind === "protocol" ? "Safety protocol" : "Help is here right now";
+      const body = document.createElement("p");
+      body.textContent = event.body;
+      card.append(title, body);
+      log.append(card);
     } else if (event.kind === "ended") {
       log.append(notice(mine ? "You ended the conversation." : event.name + " ended the conversation."));
       finish();
@@ -112,7 +124,9 @@
         const item = pending.get(frame.client_id);
         if (item) {
           item.element.dataset.seq = frame.seq;
-          item.element.querySelector(".meta").textContent = timeOf(frame.at);
+          item.element.querySelector(".meta").textContent = frame.hidden
+            ? "Not delivered: " + frame.warning : timeOf(frame.at);
+          if (frame.hidden) item.element.classList.add("failed");
           pending.delete(frame.client_id);
         }
         if (frame.seq === lastSeq + 1) lastSeq = frame.seq;

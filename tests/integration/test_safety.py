@@ -1,0 +1,227 @@
+"""Safety in the running app: risk routing, moderation, alerts and escalation, supervisors, reports, audit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text, update
+
+from sameboat.adapters.storage.models import Alert, AlertEvent, AuditRecord, Conversation
+from sameboat.domain.accounts import Role
+from sameboat.domain.safety.escalation import EscalationPolicy
+from sameboat.services import accounts, safety
+from sameboat.services.conversations import open_conversation
+from sameboat.services.errors import Conflict, Forbidden, NotFound
+from tests.factories import make_listener, make_member, make_sponsor, make_user
+from tests.integration.test_conversations import connect, receive_until
+
+HIGH_RISK = "I can't do this anymore. I've got the pills saved up and I'm going to take them all tonight."
+
+
+@pytest.fixture
+def chat(services):  # type: ignore[no-untyped-def]
+    sponsor, code = make_sponsor(services)
+    member = make_member(services, code.code, pseudonym="Quiet Harbor")
+    listener = make_listener(services, name="Dana")
+    with services.uow() as uow:
+        conversation = open_conversation(
+            services, uow.session, member_id=member.id, listener_id=listener.id, request_id=None
+        )
+    tokens = {
+        "member": accounts.start_session(services, member.id, "api"),
+        "listener": accounts.start_session(services, listener.id, "api"),
+    }
+    return conversation.id, member, listener, tokens, sponsor
+
+
+def test_high_risk_message_routes_resources_protocol_and_alert(client, chat, services) -> None:  # type: ignore[no-untyped-def]
+    conversation_id, member, listener, tokens, _ = chat
+    with (
+        connect(client, conversation_id, tokens["member"]) as m,
+        connect(client, conversation_id, tokens["listener"]) as li,
+    ):
+        m.send_json({"type": "send", "client_id": "r1", "body": HIGH_RISK})
+        assert receive_until(m, "ack")["seq"] == 2
+        assert receive_until(li, "event")["kind"] == "joined"
+        assert receive_until(li, "event")["body"] == HIGH_RISK  # delivered first; assessed after
+        member_sees = [receive_until(m, "event") for _ in range(3)]  # own message, then 2 safety events
+        listener_sees = [receive_until(li, "event") for _ in range(2)]
+    kinds_for_member = {e["kind"] for e in member_sees}
+    assert "resources" in kinds_for_member and "protocol" not in kinds_for_member
+    resources = next(e for e in member_sees if e["kind"] == "resources")
+    assert "988" in resources["body"] and "741741" in resources["body"]
+    assert any(e["kind"] == "protocol" and "Are you thinking about suicide" in e["body"] for e in listener_sees)
+    assert all(e["kind"] != "resources" or e.get("body") is None for e in listener_sees)
+    with services.uow() as uow:
+        alert = uow.session.scalar(select(Alert).where(Alert.conversation_id == conversation_id))
+        assert alert.level in ("high", "imminent") and alert.reasons and alert.status == "open"
+        assert uow.session.get(Conversation, conversation_id).risk_level == alert.level
+
+
+def test_moderation_hides_contact_details_from_the_other_side(client, chat, services) -> None:  # type: ignore[no-untyped-def]
+    conversation_id, member, listener, tokens, _ = chat
+    with (
+        connect(client, conversation_id, tokens["member"]) as m,
+        connect(client, conversation_id, tokens["listener"]) as li,
+    ):
+        li.send_json({"type": "send", "client_id": "x1", "body": "text me on 555-867-5309 or WhatsApp"})
+        ack = receive_until(li, "ack")
+        assert ack["hidden"] and "phone numbers" in ack["warning"]
+        stub = receive_until(m, "event")
+        while stub["seq"] != ack["seq"]:
+            stub = receive_until(m, "event")
+        assert stub["kind"] == "private" and "body" not in stub
+        m.send_json({"type": "send", "client_id": "ok", "body": "thanks for listening"})
+        delivered = receive_until(li, "event")
+        while delivered["from"] != "member":  # the listener's own (hidden) message comes back to them first
+            delivered = receive_until(li, "event")
+        assert delivered["body"] == "thanks for listening"
+    supervisor = make_user(services, Role.SUPERVISOR)
+    with pytest.raises(Forbidden):  # no alert, report or concern yet: no transcript
+        safety.transcript_for_supervisor(services, supervisor, conversation_id, "curious")
+    safety.report(services, member, conversation_id, "off_platform", "asked me to text them")
+    transcript = safety.transcript_for_supervisor(services, supervisor, conversation_id, "report review")
+    hidden = [e for e in transcript if e["hidden"]]
+    assert hidden and hidden[0]["moderation"] == ["contact_details", "off_platform"]
+    with services.uow() as uow:
+        actions = list(uow.session.scalars(select(AuditRecord.action)))
+    assert "transcript.view" in actions
+
+
+def test_unacknowledged_alert_renotifies_then_escalates_on_a_fake_clock(services, chat, clock) -> None:  # type: ignore[no-untyped-def]
+    conversation_id, member, listener, tokens, _ = chat
+    first, second = make_user(services, Role.SUPERVISOR), make_user(services, Role.SUPERVISOR)
+    for supervisor in (first, second):
+        safety.supervisor_seen(services, supervisor, on_duty=True)
+    with services.uow() as uow:
+        alert = safety.open_alert(
+            services,
+            uow.session,
+            member_id=member.id,
+            level="high",
+            source="risk_engine",
+            reasons=["plan"],
+            conversation_id=conversation_id,
+        )
+        alert_id, assigned = alert.id, alert.assigned_to
+    policy = EscalationPolicy(renotify_after=timedelta(seconds=60), escalate_after=timedelta(minutes=2))
+    assert safety.escalation_tick(services, policy) == set()
+    clock.advance(seconds=61)
+    for supervisor in (first, second):
+        safety.supervisor_seen(services, supervisor)
+    assert safety.escalation_tick(services, policy) == {assigned}
+    clock.advance(seconds=60)
+    for supervisor in (first, second):
+        safety.supervisor_seen(services, supervisor)
+    notified = safety.escalation_tick(services, policy)
+    with services.uow() as uow:
+        alert = uow.session.get(Alert, alert_id)
+        kinds = [
+            e.kind
+            for e in uow.session.scalars(
+                select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id)
+            )
+        ]
+    assert alert.escalation_level == 1 and alert.assigned_to != assigned and notified == {alert.assigned_to}
+    assert kinds == ["raised", "renotify", "escalate"]
+    escalated_to = next(s for s in (first, second) if s.id == alert.assigned_to)
+    safety.acknowledge_alert(services, escalated_to, alert_id)
+    with pytest.raises(Conflict, match="already acknowledged"):
+        safety.acknowledge_alert(services, escalated_to, alert_id)
+    clock.advance(minutes=10)
+    assert safety.escalation_tick(services, policy) == set()  # acknowledged: no more reminders
+    with pytest.raises(Exception, match="short note"):
+        safety.resolve_alert(services, escalated_to, alert_id, "")
+    safety.resolve_alert(services, escalated_to, alert_id, "Talked with member, safety plan made, 988 shared.")
+
+
+def test_supervisor_join_and_scope(services, chat) -> None:  # type: ignore[no-untyped-def]
+    conversation_id, member, listener, tokens, sponsor = chat
+    other_sponsor, _ = make_sponsor(services)
+    scoped_elsewhere = make_user(services, Role.SUPERVISOR, email="elsewhere@example.org")
+    with services.uow() as uow:
+        uow.session.execute(
+            update(type(scoped_elsewhere))
+            .where(type(scoped_elsewhere).id == scoped_elsewhere.id)
+            .values(sponsor_id=other_sponsor.id)
+        )
+        alert_id = safety.open_alert(
+            services,
+            uow.session,
+            member_id=member.id,
+            level="imminent",
+            source="risk_engine",
+            reasons=["intent"],
+            conversation_id=conversation_id,
+        ).id
+    scoped_elsewhere = accounts.user_for_token(
+        services, accounts.start_session(services, scoped_elsewhere.id, "api"), "api"
+    )
+    with pytest.raises(Forbidden):
+        safety.acknowledge_alert(services, scoped_elsewhere, alert_id)
+    supervisor = make_user(services, Role.SUPERVISOR)
+    joined = safety.join_conversation(services, supervisor, conversation_id)
+    assert joined["from"] == "supervisor" and joined["audience"] == "all"
+    with pytest.raises(NotFound):
+        safety.report(services, member, "no-such-conversation", "harassment", "")
+    with pytest.raises(NotFound):
+        safety.acknowledge_alert(services, supervisor, "no-such-alert")
+
+
+def test_audit_chain_detects_tampering(services, chat) -> None:  # type: ignore[no-untyped-def]
+    conversation_id, member, listener, tokens, _ = chat
+    admin = make_user(services, Role.ADMIN)
+    supervisor = make_user(services, Role.SUPERVISOR)
+    with services.uow() as uow:
+        alert_id = safety.open_alert(
+            services,
+            uow.session,
+            member_id=member.id,
+            level="high",
+            source="risk_engine",
+            reasons=["plan"],
+            conversation_id=conversation_id,
+        ).id
+    safety.acknowledge_alert(services, supervisor, alert_id)
+    records, broken = safety.audit_export(services, admin)
+    assert broken == [] and [r["action"] for r in records] == ["alert.raise", "alert.acknowledge"]
+    with services.uow() as uow:  # someone edits history directly in the database
+        uow.session.execute(text("UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 1"))
+    records, broken = safety.audit_export(services, admin)
+    assert broken == [1]
+
+
+def test_block_keeps_the_pair_apart_in_dispatch(services, chat) -> None:  # type: ignore[no-untyped-def]
+    from sameboat.services import dispatch
+
+    conversation_id, member, listener, tokens, _ = chat
+    safety.block(services, member, conversation_id)
+    request = dispatch.request_support(services, member, "my divorce is tearing me apart and I need to talk", [])
+    assert listener.id not in [c[0] for c in request.candidates]
+
+
+def test_crisis_resources_are_editable_per_country_and_sponsor(services, chat) -> None:  # type: ignore[no-untyped-def]
+    conversation_id, member, listener, tokens, sponsor = chat
+    admin = make_user(services, Role.ADMIN)
+    safety.save_crisis_resources(
+        services,
+        admin,
+        country="US",
+        sponsor_id=sponsor.id,
+        data={
+            "headline": "In crisis? Call or text 988, or call Riverbend's 24/7 nurse line",
+            "emergency": "911",
+            "resources": [{"name": "Nurse line", "how": "Call 1-800-555-0100"}],
+        },
+    )
+    assert "nurse line" in safety.crisis_resources(services, "US", sponsor.id).headline
+    assert safety.crisis_resources(services, "US", None).headline == "In crisis? Call or text 988"
+    with pytest.raises(Exception, match="headline"):
+        safety.save_crisis_resources(
+            services,
+            admin,
+            country="US",
+            sponsor_id=None,
+            data={"emergency": "911", "resources": [{"name": "x", "how": "y"}]},
+        )
