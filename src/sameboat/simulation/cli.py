@@ -10,10 +10,14 @@ import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sameboat.domain.dispatch import DispatchConfig
+
+if TYPE_CHECKING:
+    from sameboat.simulation.scenario import ScenarioConfig
 
 
 def machine_description() -> str:
@@ -26,6 +30,29 @@ def machine_description() -> str:
         cpu = names[0] if names else cpu
     return (
         f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def topic_description(config: ScenarioConfig) -> str:
+    """One line on the demand mix and how listeners' experiences are drawn."""
+    from sameboat.domain.taxonomy import shipped_taxonomy
+    from sameboat.simulation.topics import (
+        LISTENER_SPREAD,
+        ListenerMix,
+        leading_share,
+        request_topic_distribution,
+    )
+
+    tags, demand = request_topic_distribution(shipped_taxonomy(), config.demand_mix)
+    listeners = (
+        f"listeners' experiences follow the demand ({LISTENER_SPREAD:.0%} of draws spread uniformly over the "
+        "specific tags)"
+        if config.listener_mix is ListenerMix.DEMAND
+        else "listeners' experiences uniform over the specific tags (without regard to demand)"
+    )
+    return (
+        f"{config.demand_mix} demand (the eight leading topics {leading_share(demand, tags):.0%} of requests); "
+        f"{listeners}; strict = same tag, parent or child; same boat = also a sibling"
     )
 
 
@@ -53,6 +80,21 @@ def simulate_group() -> None:
 @click.option("--flat", is_flag=True, help="Flat arrivals and a constant roster (the setting where Erlang C applies).")
 @click.option("--experiences", default="1-3", show_default=True, help="Fewest-most lived experiences per listener.")
 @click.option(
+    "--demand",
+    "demand_mix",
+    type=click.Choice(["concentrated", "wide"]),
+    default="concentrated",
+    show_default=True,
+    help="What members ask about: leading topics about 2/3 of requests, or the longer-tailed mix.",
+)
+@click.option(
+    "--listener-mix",
+    type=click.Choice(["demand", "uniform"]),
+    default="demand",
+    show_default=True,
+    help="Listeners' lived experiences drawn from the demand (plus some spread) or uniformly over tags.",
+)
+@click.option(
     "--repeat", default=1, show_default=True, help="Also run this many seeds (seed, seed+1, ...) and summarise."
 )
 def dispatch(
@@ -69,6 +111,8 @@ def dispatch(
     staffing: str,
     flat: bool,
     experiences: str,
+    demand_mix: str,
+    listener_mix: str,
     repeat: int,
 ) -> None:
     """Simulate a day of "talk now" requests: our dispatch vs first-available vs Erlang C."""
@@ -82,6 +126,7 @@ def dispatch(
         policy_row,
     )
     from sameboat.simulation.scenario import ScenarioConfig, Staffing, build_scenario
+    from sameboat.simulation.topics import DemandMix, ListenerMix
 
     try:
         fewest, _, most = experiences.partition("-")
@@ -97,6 +142,8 @@ def dispatch(
             accept_share=accept_share,
             decline_share=decline_share,
             patience_mean_minutes=patience_minutes,
+            demand_mix=DemandMix(demand_mix),
+            listener_mix=ListenerMix(listener_mix),
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
@@ -119,6 +166,7 @@ def dispatch(
         f"{config.hold_for_better_match.total_seconds():g} s, "
         f"{scenario_config.experiences[0]}-{scenario_config.experiences[1]} lived experiences per listener"
     )
+    click.echo(f"topics: {topic_description(scenario_config)}")
     rows_by_seed = []
     for n in range(max(repeat, 1)):
         started = time.perf_counter()

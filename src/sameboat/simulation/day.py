@@ -76,6 +76,11 @@ class RequestRecord:
     abandoned_at: float | None = None
     estimate_expected: float | None = None
     estimate_likely: float | None = None
+    #: When the member arrived: listeners on shift who strictly share their topic, and how many of those (and of
+    #: those in the same boat) were open to an offer (online, free, not on a break, no offer pending).
+    sharing_on_shift: int = 0
+    sharing_open: int = 0
+    same_boat_open: int = 0
 
     @property
     def wait(self) -> float | None:
@@ -293,6 +298,7 @@ class DaySimulation:
             candidates=tuple(ranked),
             priority=Priority.HIGH if arrival.high_risk else Priority.NORMAL,
         )
+        self.record_supply(t, arrival)
         self.state = add_request(self.state, request)
         self.schedule(t + arrival.patience, Kind.ABANDON, arrival.index)
         if self.policy == "ours":
@@ -302,6 +308,18 @@ class DaySimulation:
             if estimate.expected is not None and estimate.likely_within is not None:
                 record.estimate_expected = estimate.expected.total_seconds()
                 record.estimate_likely = estimate.likely_within.total_seconds()
+
+    def record_supply(self, t: float, arrival: Arrival) -> None:
+        """How many listeners sharing the member's topic were on shift, and open to an offer, as they arrived."""
+        self.refresh_heartbeats(t)
+        record = self.records[arrival.index]
+        record.sharing_on_shift = sum(
+            bool(arrival.shares_topic[v]) for v, volunteer in enumerate(self.volunteers) if volunteer.on_shift
+        )
+        for listener in listeners_open_to_offers(self.state, self.at(t), self.config):
+            v = self.volunteer_of(listener.id)
+            record.sharing_open += bool(arrival.shares_topic[v])
+            record.same_boat_open += bool(arrival.same_boat[v])
 
     def service_stats(self) -> ServiceStats:
         """What the service would measure so far today (defaults until there is data)."""

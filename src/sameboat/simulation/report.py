@@ -23,6 +23,7 @@ class Row:
     abandoned: float | None
     utilisation: float | None
     topic_matched: float | None
+    same_boat: float | None = None
 
 
 def _share(part: int, whole: int) -> float:
@@ -43,6 +44,7 @@ def policy_row(label: str, result: DayResult) -> Row:
         abandoned=_share(sum(r.abandoned_at is not None for r in records), len(records)),
         utilisation=busy / on_shift if on_shift else math.nan,
         topic_matched=_share(sum(bool(r.arrival.shares_topic[r.listener]) for r in matched), len(matched)),  # type: ignore[index]
+        same_boat=_share(sum(bool(r.arrival.same_boat[r.listener]) for r in matched), len(matched)),  # type: ignore[index]
     )
 
 
@@ -95,7 +97,16 @@ def _seconds(x: float | None) -> str:
 
 
 def format_table(rows: list[Row]) -> str:
-    header = ("", f"within {WITHIN:g} s", "mean wait", "p90 wait", "abandoned", "utilisation", "topic-matched")
+    header = (
+        "",
+        f"within {WITHIN:g} s",
+        "mean wait",
+        "p90 wait",
+        "abandoned",
+        "utilisation",
+        "topic: strict",
+        "same boat",
+    )
     body = [
         (
             r.label,
@@ -105,6 +116,7 @@ def format_table(rows: list[Row]) -> str:
             _percent(r.abandoned),
             _percent(r.utilisation),
             _percent(r.topic_matched),
+            _percent(r.same_boat),
         )
         for r in rows
     ]
@@ -132,6 +144,12 @@ def details(result: DayResult) -> str:
         f"{len(high)} high-risk connected (mean wait {np.mean(high) if high else math.nan:.0f} s), "
         f"simulated in {result.wall_seconds:.1f} s"
     ]
+    lines.append(
+        f"  topic supply as members arrived: {np.mean([r.sharing_on_shift for r in records]):.1f} listeners on "
+        f"shift strictly shared the topic on average; one was free for an offer for "
+        f"{100 * _share(sum(r.sharing_open > 0 for r in records), len(records)):.1f} % of members "
+        f"(in the same boat: {100 * _share(sum(r.same_boat_open > 0 for r in records), len(records)):.1f} %)"
+    )
     estimated = [r for r in records if r.wait is not None and r.estimate_expected is not None]
     if estimated:
         expected = np.array([r.estimate_expected for r in estimated])
@@ -149,21 +167,22 @@ def details(result: DayResult) -> str:
 def format_summary(rows_by_seed: list[list[Row]]) -> str:
     """Mean (min - max) of each policy's figures over several seeds."""
     fields = [
-        ("within_target", _percent),
-        ("mean_wait", _seconds),
-        ("p90_wait", _seconds),
-        ("abandoned", _percent),
-        ("utilisation", _percent),
-        ("topic_matched", _percent),
+        ("within_target", f"within {WITHIN:g} s", _percent),
+        ("mean_wait", "mean wait", _seconds),
+        ("p90_wait", "p90 wait", _seconds),
+        ("abandoned", "abandoned", _percent),
+        ("utilisation", "utilisation", _percent),
+        ("topic_matched", "topic: strict", _percent),
+        ("same_boat", "same boat", _percent),
     ]
     summary_rows = []
     for i, first in enumerate(rows_by_seed[0][:2]):  # the two simulated policies; Erlang C does not vary
         cells = [first.label]
-        for name, show in fields:
+        for name, _, show in fields:
             values = np.array([getattr(rows[i], name) for rows in rows_by_seed], dtype=float)
             cells.append(f"{show(values.mean())} ({show(values.min()).split()[0]}-{show(values.max())})")
         summary_rows.append(cells)
-    header = ["", *(f"{name.replace('_', ' ')}" for name, _ in fields)]
+    header = ["", *(label for _, label, _ in fields)]
     widths = [max(len(r[k]) for r in (header, *summary_rows)) for k in range(len(header))]
     lines = ["  ".join([r[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True))])
              for r in (header, *summary_rows)]  # fmt: skip

@@ -15,8 +15,12 @@ import numpy as np
 
 from sameboat.domain.taxonomy import Taxonomy, shipped_taxonomy
 from sameboat.simulation.topics import (
-    SHARED_TOPIC_SIMILARITY,
+    SAME_BOAT_SIMILARITY,
+    STRICT_SIMILARITY,
+    DemandMix,
+    ListenerMix,
     listener_experiences,
+    listener_topic_distribution,
     request_topic_distribution,
     similarity_matrix,
 )
@@ -59,6 +63,9 @@ class ScenarioConfig:
     pool_size: int = 260
     #: Fewest and most lived-experience tags per listener.
     experiences: tuple[int, int] = (1, 3)
+    #: What members ask about (``topics.py``), and whether listeners' experiences follow it.
+    demand_mix: DemandMix = DemandMix.CONCENTRATED
+    listener_mix: ListenerMix = ListenerMix.DEMAND
     session_mean_minutes: float = 30.0
     #: Shape of the lognormal conversation length (0.6 with a 30-minute mean: 80 % between 12 and 54 minutes).
     session_sigma: float = 0.6
@@ -97,8 +104,10 @@ class Arrival:
     session_length: float
     #: Match score of every volunteer in the pool for this member (taxonomy similarity plus noise).
     scores: np.ndarray = field(repr=False)
-    #: Whether each volunteer shares this member's topic (the same tag, its parent or a child).
+    #: Whether each volunteer strictly shares this member's topic (the same tag, its parent or a child).
     shares_topic: np.ndarray = field(repr=False)
+    #: Whether each volunteer is in the same boat (also a sibling tag under the same parent).
+    same_boat: np.ndarray = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -225,12 +234,13 @@ def _roster(staffing: list[int], pool: int, horizon: float, rng: np.random.Gener
 def build_scenario(config: ScenarioConfig, taxonomy: Taxonomy | None = None) -> Scenario:
     taxonomy = taxonomy or shipped_taxonomy()
     rng = np.random.default_rng((config.seed, 1))
-    tags, probabilities = request_topic_distribution(taxonomy)
+    tags, probabilities = request_topic_distribution(taxonomy, config.demand_mix)
+    lived = listener_topic_distribution(taxonomy, tags, probabilities, config.listener_mix)
     tag_index = {t: i for i, t in enumerate(tags)}
     similarity = similarity_matrix(taxonomy, tags)
 
     volunteers = [
-        Volunteer(v, f"listener-{v:03d}", listener_experiences(taxonomy, tags, probabilities, rng, config.experiences))
+        Volunteer(v, f"listener-{v:03d}", listener_experiences(taxonomy, tags, lived, rng, config.experiences))
         for v in range(config.pool_size)
     ]
     # best similarity between each possible member topic and each volunteer's experiences: (topics, pool)
@@ -256,7 +266,8 @@ def build_scenario(config: ScenarioConfig, taxonomy: Taxonomy | None = None) -> 
                 patience=float(arrival_rng.exponential(config.patience_mean_minutes * 60.0)),
                 session_length=float(arrival_rng.lognormal(mu, config.session_sigma)),
                 scores=overlap + config.score_noise * arrival_rng.standard_normal(len(volunteers)),
-                shares_topic=overlap >= SHARED_TOPIC_SIMILARITY,
+                shares_topic=overlap >= STRICT_SIMILARITY,
+                same_boat=overlap >= SAME_BOAT_SIMILARITY,
             )
         )
     roster = _roster(staffing, config.pool_size, horizon, np.random.default_rng((config.seed, 3)))

@@ -15,7 +15,16 @@ from sameboat.simulation.day import simulate_day
 from sameboat.simulation.erlang import ErlangC
 from sameboat.simulation.report import policy_row
 from sameboat.simulation.scenario import ScenarioConfig, build_scenario, hourly_rates, hourly_staffing
-from sameboat.simulation.topics import REQUEST_TOPIC_WEIGHTS, listener_experiences, request_topic_distribution
+from sameboat.simulation.topics import (
+    CONCENTRATED_WEIGHTS,
+    WIDE_WEIGHTS,
+    DemandMix,
+    ListenerMix,
+    leading_share,
+    listener_experiences,
+    listener_topic_distribution,
+    request_topic_distribution,
+)
 
 SHORT = ScenarioConfig(seed=3, hours=3, requests_per_hour=30, listeners_online=18, pool_size=60)
 
@@ -35,13 +44,38 @@ def test_erlang_c_textbook_values() -> None:
 
 def test_topics_come_from_the_taxonomy() -> None:
     taxonomy = shipped_taxonomy()
-    tags, probabilities = request_topic_distribution(taxonomy)
-    assert set(REQUEST_TOPIC_WEIGHTS) <= set(tags)
-    assert probabilities.sum() == pytest.approx(1.0)
+    assert set(CONCENTRATED_WEIGHTS) | set(WIDE_WEIGHTS) <= set(taxonomy.tags)
+    tags, demand = request_topic_distribution(taxonomy)
+    assert demand.sum() == pytest.approx(1.0)
+    assert (
+        leading_share(demand, tags) > 0.6 > leading_share(request_topic_distribution(taxonomy, DemandMix.WIDE)[1], tags)
+    )
     rng = np.random.default_rng(0)
-    for _ in range(200):
-        experiences = listener_experiences(taxonomy, tags, probabilities, rng)
-        assert 1 <= len(experiences) <= 3 and len(set(experiences)) == len(experiences)
+    for mix in ListenerMix:
+        lived = listener_topic_distribution(taxonomy, tags, demand, mix)
+        assert lived.sum() == pytest.approx(1.0)
+        for _ in range(200):
+            experiences = listener_experiences(taxonomy, tags, lived, rng)
+            assert 1 <= len(experiences) <= 3 and len(set(experiences)) == len(experiences)
+    # Listeners recruited for the demand have its commonest topics far more often than a uniform draw gives them.
+    by_demand = listener_topic_distribution(taxonomy, tags, demand, ListenerMix.DEMAND)
+    uniform = listener_topic_distribution(taxonomy, tags, demand, ListenerMix.UNIFORM)
+    depression = tags.index("depression")
+    assert by_demand[depression] > 5 * uniform[depression]
+    assert uniform[tags.index("relationships")] == 0.0  # broad areas are not lived experiences
+    assert np.all(by_demand[uniform > 0] > 0)  # every specific tag has some supply (the spread)
+
+
+def test_strict_and_same_boat() -> None:
+    scenario = build_scenario(ScenarioConfig(seed=2, hours=1, pool_size=80))
+    taxonomy = scenario.taxonomy
+    for arrival in scenario.arrivals[:20]:
+        assert np.all(arrival.same_boat >= arrival.shares_topic)  # strict implies same boat
+        for volunteer in scenario.volunteers:
+            best = max(taxonomy.similarity(arrival.topic, tag) for tag in volunteer.tags)
+            assert arrival.shares_topic[volunteer.index] == (best >= 0.7)
+            assert arrival.same_boat[volunteer.index] == (best >= 0.5)
+    assert taxonomy.similarity("divorce", "breakup") == 0.5 and taxonomy.similarity("grief-parent", "grief") == 0.7
 
 
 def test_scenario_is_reproducible_and_staffed_as_asked() -> None:
@@ -68,6 +102,9 @@ def test_a_short_day_under_both_policies() -> None:
         assert result.offers_sent >= sum(r.connected_at is not None for r in result.requests)
     ours_row, fcfs_row = policy_row("ours", ours), policy_row("fcfs", fcfs)
     assert ours_row.topic_matched > fcfs_row.topic_matched
+    assert ours_row.same_boat >= ours_row.topic_matched
+    for record in ours.requests:
+        assert record.sharing_open <= record.sharing_on_shift and record.sharing_open <= record.same_boat_open
     assert 0.5 < ours_row.within_target <= 1.0 and 0.0 < ours_row.utilisation < 1.0
     with pytest.raises(ValueError):
         simulate_day(scenario, DispatchConfig(), "random")
@@ -80,6 +117,11 @@ def test_the_command_prints_the_table() -> None:
     assert result.exit_code == 0, result.output
     for expected in ("machine:", "command:", "seed 1", "(a) sameboat dispatch", "(b) first available", "Erlang C"):
         assert expected in result.output
+    assert "topic: strict" in result.output and "same boat" in result.output and "concentrated demand" in result.output
+    uniform = CliRunner().invoke(
+        simulate_group, ["dispatch", "--hours", "1", "--rate", "10", "--listeners", "6", "--listener-mix", "uniform"]
+    )
+    assert uniform.exit_code == 0 and "without regard to demand" in uniform.output
     assert "over seeds 1..2" in result.output
     bad = CliRunner().invoke(simulate_group, ["dispatch", "--accept", "0.9", "--decline", "0.3"])
     assert bad.exit_code != 0 and "must not exceed 1" in bad.output
