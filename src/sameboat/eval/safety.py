@@ -12,6 +12,7 @@ import hashlib
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -178,14 +179,17 @@ class PostScores:
 
 
 def score_posts(
-    posts: Iterable[Post], detector: Detector, *, at_least: RiskLevel = RiskLevel.HIGH
+    posts: Sequence[Post], detector: Detector, *, jobs: int = 1, at_least: RiskLevel = RiskLevel.HIGH
 ) -> tuple[PostScores, PostScores, list[RiskLevel]]:
-    """Share flagged at ``at_least`` per group, for all posts and for the check half; plus every level."""
+    """Share flagged at ``at_least`` per group, for all posts and for the check half; plus every level.
+
+    Each post is one text (title and body): the engine reads it sentence by sentence, and signals from
+    different sentences combine as they would across a member's messages. onnxruntime releases the GIL,
+    so ``jobs`` threads use the cores; posts are independent, so the result does not depend on ``jobs``."""
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        levels = list(pool.map(lambda post: detector.level_of((post.text,)), posts, chunksize=16))
     everything, check = PostScores(), PostScores()
-    levels = []
-    for post in posts:
-        level = detector.level_of((post.text,))
-        levels.append(level)
+    for post, level in zip(posts, levels, strict=True):
         flagged = level >= at_least
         everything.add(post.group, flagged)
         if post.check_half:
@@ -225,7 +229,7 @@ def _pct(value: float | None) -> str:
 
 
 def format_post_table(rows: Sequence[tuple[str, PostScores]]) -> str:
-    header = f"{'detector':<34} {'SW recall':>9} {'depr. flagged':>13} {'stress flagged':>14} {'all dreaddit':>12}"
+    header = f"{'detector':<18} {'SW recall':>9} {'depr. flagged':>13} {'stress flagged':>14} {'all dreaddit':>12}"
     lines = [header, "-" * len(header)]
     for name, scores in rows:
         dreaddit = PostScores()
@@ -233,7 +237,7 @@ def format_post_table(rows: Sequence[tuple[str, PostScores]]) -> str:
             dreaddit.total["all"] += scores.total.get(group, 0)
             dreaddit.flagged["all"] += scores.flagged.get(group, 0)
         lines.append(
-            f"{name:<34} {_pct(scores.share('suicidewatch')):>9} {_pct(scores.share('depression')):>13} "
+            f"{name:<18} {_pct(scores.share('suicidewatch')):>9} {_pct(scores.share('depression')):>13} "
             f"{_pct(scores.share('stress')):>14} {_pct(dreaddit.share('all')):>12}"
         )
     return "\n".join(lines)
@@ -242,7 +246,7 @@ def format_post_table(rows: Sequence[tuple[str, PostScores]]) -> str:
 def format_chat_table(cases: Sequence[ChatCase], rows: Sequence[tuple[str, ChatScores]]) -> str:
     categories = list(dict.fromkeys(case.category for case in cases))
     names = [name for name, _ in rows]
-    header = f"{'category':<22} {'n':>4} " + " ".join(f"{n[:22]:>22}" for n in names)
+    header = f"{'category':<16} {'n':>4} " + " ".join(f"{n[:17]:>17}" for n in names)
     lines = [header, "-" * len(header)]
     for category in categories:
         n = rows[0][1].total[category]

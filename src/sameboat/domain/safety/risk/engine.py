@@ -120,21 +120,22 @@ class RiskAssessor:
         notes: list[str] = []
         facts_list = [sentence_facts(self.phrasebook, s) for s in sentences]
         budget = [self.config.max_embeddings_per_text]
-        for facts in facts_list:
+        for number, facts in enumerate(facts_list):
             sentence_hits = phrase_hits(self.phrasebook, facts, recovery=recovery)
             if self._index is not None:
                 sentence_hits += self._semantic_hits(facts, sentence_hits, recovery, budget)
             for note in facts.idioms:
                 notes.append(f"figure of speech: \u201c{note}\u201d")
-            hits += sentence_hits
+            hits += [dataclasses.replace(h, sentence=number) for h in sentence_hits]
 
         # "method mentioned: pills" only means something next to suicidal ideation (now or just before).
-        earlier = [h for h in (context.own_hits() if context else ()) if h.counts]
+        earlier = _earlier_hits(context)
         unlocks_methods = _UNLOCK_METHOD_MENTIONS
         if any(h.counts and h.stance is Stance.OWN and h.signal in unlocks_methods for h in [*hits, *earlier]):
-            for facts in facts_list:
+            for number, facts in enumerate(facts_list):
                 if not (facts.protective or facts.reported_by_other or facts.hypothetical):
-                    hits += [h for h in method_mentions(self.phrasebook, facts) if not _covered(h, hits)]
+                    mentions = method_mentions(self.phrasebook, facts)
+                    hits += [dataclasses.replace(h, sentence=number) for h in mentions if not _covered(h, hits)]
 
         counted, notes = _sort_out(hits, notes)
         alone = judge(counted)
@@ -269,6 +270,19 @@ def _sentence_stance(facts: SentenceFacts, phrase_found: Sequence[SignalHit]) ->
     if facts.distal_past and not facts.current:
         return Stance.PAST
     return Stance.OWN
+
+
+def _earlier_hits(context: RecentContext | None) -> list[SignalHit]:
+    """The member's own hits from earlier messages, each message's sentences numbered apart from the
+    current message's (and from each other's)."""
+    if context is None:
+        return []
+    out = []
+    for age, assessment in enumerate(reversed(context.assessments), start=1):
+        for hit in assessment.signals:
+            if hit.source is not Source.CONTEXT and hit.counts:
+                out.append(dataclasses.replace(hit, sentence=-1000 * age + hit.sentence))
+    return out
 
 
 def _covered(hit: SignalHit, hits: Sequence[SignalHit]) -> bool:

@@ -113,6 +113,9 @@ class SignalHit:
     soon: bool = False
     #: The means are within reach ("the pills are right here").
     means_at_hand: bool = False
+    #: Which sentence of its message it came from (earlier messages get negative numbers in context), so
+    #: that two layers reading the same words count as one warning sign, not two.
+    sentence: int = 0
 
     @property
     def counts(self) -> bool:
@@ -165,10 +168,6 @@ class RecentContext:
     def add(self, assessment: RiskAssessment) -> RecentContext:
         """A new context with ``assessment`` as the latest message."""
         return RecentContext((*self.assessments, assessment))
-
-    def own_hits(self) -> tuple[SignalHit, ...]:
-        """Hits found in the earlier messages themselves (not ones they inherited from their own context)."""
-        return tuple(hit for a in self.assessments for hit in a.signals if hit.source is not Source.CONTEXT)
 
     @property
     def highest_level(self) -> RiskLevel:

@@ -81,9 +81,17 @@ def judge(current: Sequence[SignalHit], earlier: Sequence[SignalHit] = ()) -> Ve
         raise_to(RiskLevel.HIGH, "suicidal thoughts after a past attempt")
     if ideation and Signal.SELF_HARM in kinds:
         raise_to(RiskLevel.HIGH, "suicidal thoughts and self-harm")
-    # A bare "method mentioned" only amplifies ideation (above); it is not a warning sign of its own.
-    spectrum = [h for h in own if h.signal in SUICIDE_SPECTRUM and not h.reason.startswith(METHOD_MENTION)]
-    if len({h.signal for h in spectrum}) >= 2 and max(h.level for h in spectrum) >= RiskLevel.MODERATE:
+    # Several warning signs means several statements: each sentence counts once, with its strongest sign
+    # (the phrase and similarity layers reading the same words are one sign). A bare "method mentioned"
+    # only amplifies ideation (above); it is not a warning sign of its own.
+    strongest_per_sentence: dict[int, SignalHit] = {}
+    for hit in own:
+        if hit.signal in SUICIDE_SPECTRUM and not hit.reason.startswith(METHOD_MENTION):
+            best = strongest_per_sentence.get(hit.sentence)
+            if best is None or hit.level > best.level:
+                strongest_per_sentence[hit.sentence] = hit
+    signs = list(strongest_per_sentence.values())
+    if len({h.signal for h in signs}) >= 2 and max(h.level for h in signs) >= RiskLevel.MODERATE:
         raise_to(RiskLevel.HIGH, "several suicide warning signs together")
     for hit in own:
         if hit.signal in (Signal.HARM_TO_OTHERS, Signal.DANGER_AT_HOME) and hit.level >= RiskLevel.HIGH and hit.soon:
