@@ -44,11 +44,21 @@ def eval_group() -> None:
     help="ESConv-format JSON lines whose situations become member requests (e.g. esconv/valid.jsonl).",
 )
 @click.option(
+    "--story-from",
+    type=click.Choice(["situation+dialog", "situation"]),
+    default="situation+dialog",
+    show_default=True,
+    help="What a pool listener's story is: the situation sentence plus the seeker's own turns of the dialog "
+    "(embedded in two parts, averaged), or the situation alone. Requests are always the query file's "
+    "situations, text only.",
+)
+@click.option(
     "--leave-one-out/--no-leave-one-out",
     default=False,
-    help="Also score the engine on the pool itself, each story with itself left out (the tuning view).",
+    help="Also score the engine on the pool itself: each line's situation asks, text only, with its own "
+    "listener left out (the tuning view beside the query file).",
 )
-def matching_command(pool_path: Path, queries_path: Path, leave_one_out: bool) -> None:
+def matching_command(pool_path: Path, queries_path: Path, story_from: str, leave_one_out: bool) -> None:
     """Precision@1, precision@5 and MRR of the matching engine and of baselines, in one run."""
     from sameboat.adapters.embedding import default_embedder
     from sameboat.domain.taxonomy import shipped_taxonomy
@@ -63,13 +73,14 @@ def matching_command(pool_path: Path, queries_path: Path, leave_one_out: bool) -
     taxonomy = shipped_taxonomy()
     started = time.perf_counter()
     evaluation = matching.evaluate_matching(
-        pool, queries, embedder, taxonomy, progress=lambda m: click.echo(m, err=True)
+        pool, queries, embedder, taxonomy, progress=lambda m: click.echo(m, err=True), story_from=story_from
     )
+    command = ["sameboat eval matching", "--pool", str(pool_path), "--queries", str(queries_path)]
+    command += ["--story-from", story_from] + (["--leave-one-out"] if leave_one_out else [])
+    click.echo(f"command: {' '.join(command)}")
     click.echo(
-        f"command: {' '.join(['sameboat eval matching', '--pool', str(pool_path), '--queries', str(queries_path)])}"
-    )
-    click.echo(
-        f"pool: {len(pool)} listener stories from {pool_path.name}; requests: {len(queries)} from {queries_path.name}"
+        f"pool: {len(pool)} listener stories ({story_from}) from {pool_path.name}; "
+        f"requests: {len(queries)} situations (text only) from {queries_path.name}"
     )
     click.echo(f"model: {evaluation.model_version}; python {platform.python_version()}")
     click.echo(f"requests flagged as needing more detail (still ranked): {evaluation.needs_more_detail}")
@@ -77,7 +88,13 @@ def matching_command(pool_path: Path, queries_path: Path, leave_one_out: bool) -
     click.echo(matching.format_table(evaluation))
     if leave_one_out:
         assert evaluation.pool_vectors is not None
-        row = matching.leave_one_out(pool, evaluation.pool_vectors, taxonomy, matching.MatchWeights())
+        row = matching.leave_one_out(
+            pool,
+            evaluation.pool_vectors,
+            taxonomy,
+            matching.MatchWeights(),
+            situation_vectors=evaluation.pool_situation_vectors,
+        )
         click.echo(
             f"{row.name:<32} {row.scores.precision_at_1:6.3f} {row.scores.precision_at_5:6.3f} "
             f"{row.scores.mrr:6.3f} {row.topic_accuracy:9.3f}"

@@ -1,4 +1,4 @@
-"""Reading ESConv-format JSON lines (``situation`` and ``problem_type`` per line) for evaluation.
+"""Reading ESConv-format JSON lines (``situation``, ``problem_type`` and ``dialog`` per line) for evaluation.
 
 The data itself is never part of the package (research-only licence); commands take a path to it.
 """
@@ -29,11 +29,32 @@ PROBLEM_TYPE_TAGS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Situation:
+    #: The one-sentence ``situation``: a member's request, or the short form of a pool listener's story.
     text: str
     problem_type: str
     #: The class used to judge a match: the mapped tag, or the raw label for an unmapped one.
     label: str
     tag: str | None
+    #: What the seeker wrote in the conversation (the ``usr`` turns of ``dialog``, in order). Only pool
+    #: stories may use it (``--story-from situation+dialog``); requests are always ``text`` alone.
+    seeker_turns: tuple[str, ...] = ()
+
+    @property
+    def seeker_words(self) -> str:
+        """The seeker's turns as one text (empty when the line had no dialog)."""
+        return " ".join(self.seeker_turns)
+
+
+def _seeker_turns(dialog: object) -> tuple[str, ...]:
+    if not isinstance(dialog, list):
+        return ()
+    turns = []
+    for turn in dialog:
+        if isinstance(turn, dict) and turn.get("speaker") == "usr":
+            text = " ".join(str(turn.get("text") or "").split())
+            if text:
+                turns.append(text)
+    return tuple(turns)
 
 
 def label_for(problem_type: str) -> tuple[str, str | None]:
@@ -55,5 +76,13 @@ def read_situations(path: Path) -> list[Situation]:
             if not text or not problem_type:
                 continue
             label, tag = label_for(problem_type)
-            situations.append(Situation(text=text, problem_type=problem_type, label=label, tag=tag))
+            situations.append(
+                Situation(
+                    text=text,
+                    problem_type=problem_type,
+                    label=label,
+                    tag=tag,
+                    seeker_turns=_seeker_turns(row.get("dialog")),
+                )
+            )
     return situations

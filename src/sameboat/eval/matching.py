@@ -1,9 +1,14 @@
 """Offline evaluation of lived-experience matching on ESConv-format data.
 
-The pool file's situations become listeners, each declaring the one taxonomy tag its ``problem_type``
-maps to; the query file's situations become member requests given as text only (no tags). A ranked
-listener is a correct match when its problem type is the request's. The engine is scored next to
-baselines measured in the same run: random order, tags-only, TF-IDF and plain MiniLM cosine.
+The pool file's lines become listeners, each declaring the one taxonomy tag its ``problem_type`` maps
+to; the query file's situations become member requests given as text only (no tags, never the query
+file's dialogs). A ranked listener is a correct match when its problem type is the request's. The
+engine is scored next to baselines measured in the same run: random order, tags-only, TF-IDF and plain
+MiniLM cosine.
+
+A pool listener's story is either the line's one-sentence ``situation`` or, by default, that sentence
+together with what the seeker wrote in the conversation (``STORY_FROM``): the pool's own text, as a
+listener writing a few paragraphs about what they went through. Requests are the same either way.
 """
 
 from __future__ import annotations
@@ -31,6 +36,49 @@ from sameboat.eval.tfidf import TfIdf
 EVALUATION_NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 RANDOM_SEED = 20250101
 
+#: Where a pool listener's story comes from (``--story-from``).
+STORY_FROM_SITUATION = "situation"
+STORY_FROM_DIALOG = "situation+dialog"
+STORY_FROM = (STORY_FROM_DIALOG, STORY_FROM_SITUATION)
+DEFAULT_STORY_FROM = STORY_FROM_DIALOG
+
+
+def story_text(situation: Situation, story_from: str = DEFAULT_STORY_FROM) -> str:
+    """A pool listener's story as one text (what the TF-IDF baseline reads)."""
+    if story_from == STORY_FROM_DIALOG and situation.seeker_words:
+        return f"{situation.text} {situation.seeker_words}"
+    return situation.text
+
+
+def story_vectors(
+    pool: Sequence[Situation],
+    embedder: TextEmbedder,
+    story_from: str = DEFAULT_STORY_FROM,
+    situation_vectors: np.ndarray | None = None,
+) -> np.ndarray:
+    """The story vector of every pool listener.
+
+    ``situation``: the embedding of the one-sentence situation. ``situation+dialog``: a story in two
+    parts, the situation and the seeker's own words in the conversation (cut by the model at 256 word
+    pieces), each embedded on its own and the two unit vectors averaged (then made unit length again),
+    so the short summary counts as much as the long account. A line without seeker turns keeps its
+    situation vector. ``situation_vectors`` may be passed when they are already computed.
+    """
+    if story_from not in STORY_FROM:
+        raise ValueError(f"story_from must be one of {', '.join(STORY_FROM)}, not {story_from!r}")
+    situations = situation_vectors if situation_vectors is not None else embedder.embed_many([s.text for s in pool])
+    situations = np.asarray(situations, dtype=np.float32)
+    if story_from == STORY_FROM_SITUATION:
+        return situations
+    stories = situations.copy()
+    with_words = [i for i, s in enumerate(pool) if s.seeker_words]
+    if with_words:
+        words = embedder.embed_many([pool[i].seeker_words for i in with_words])
+        combined = situations[with_words] + np.asarray(words, dtype=np.float32)
+        norms = np.linalg.norm(combined, axis=1, keepdims=True)
+        stories[with_words] = combined / np.maximum(norms, 1e-12)
+    return stories
+
 
 @dataclass(frozen=True)
 class MethodResult:
@@ -48,8 +96,10 @@ class MatchingEvaluation:
     rows: list[MethodResult] = field(default_factory=list)
     embed_seconds: float = 0.0
     needs_more_detail: int = 0
-    #: The pool's story vectors, kept for a leave-one-out run in the same process.
+    story_from: str = DEFAULT_STORY_FROM
+    #: The pool's story vectors and its situations' vectors, kept for a leave-one-out run in the same process.
     pool_vectors: np.ndarray | None = None
+    pool_situation_vectors: np.ndarray | None = None
 
 
 def pool_snapshots(pool: Sequence[Situation], vectors: np.ndarray) -> list[ListenerSnapshot]:
@@ -96,12 +146,16 @@ def leave_one_out(
     pool_vectors: np.ndarray,
     taxonomy: Taxonomy,
     weights: MatchWeights,
+    situation_vectors: np.ndarray | None = None,
 ) -> MethodResult:
-    """The engine on the pool itself, each story asking with itself taken out of the pool.
+    """The engine on the pool itself: each line's situation asks, text only, with its own listener taken
+    out of the pool (the other listeners keep their whole stories).
 
-    This is where the engine's few knobs may be chosen (docs/matching.md): it never looks at the
-    query file.
+    ``pool_vectors`` are the listeners' story vectors, ``situation_vectors`` the situations' (the same
+    when stories are the situation alone, the default when omitted). With the query file, this is where
+    the engine's few knobs may be chosen (docs/matching.md).
     """
+    asking = pool_vectors if situation_vectors is None else situation_vectors
     snapshots = pool_snapshots(pool, pool_vectors)
     index = ListenerIndex(taxonomy, snapshots, dimension=pool_vectors.shape[1])
     labels = [s.label for s in pool]
@@ -110,7 +164,7 @@ def leave_one_out(
     for i, (story, snapshot) in enumerate(zip(pool, snapshots, strict=True)):
         index.remove(snapshot.id)
         row_of = {s.id: j for j, s in enumerate(snapshots)}
-        order, top_topic, _ = engine_ranking(index, story, pool_vectors[i], weights, row_of)
+        order, top_topic, _ = engine_ranking(index, story, asking[i], weights, row_of)
         index.upsert(snapshot)
         tally.add(_correct(order, labels, story.label))
         topic_hits += int(top_topic is not None and top_topic == story.tag)
@@ -124,19 +178,24 @@ def evaluate_matching(
     taxonomy: Taxonomy,
     weights: MatchWeights | None = None,
     progress: Callable[[str], None] | None = None,
+    story_from: str = DEFAULT_STORY_FROM,
 ) -> MatchingEvaluation:
     weights = weights or MatchWeights()
     say = progress or (lambda _message: None)
     started = time.perf_counter()
-    say(f"embedding {len(pool)} pool stories and {len(queries)} requests ...")
-    pool_vectors = embedder.embed_many([s.text for s in pool])
+    say(f"embedding {len(pool)} pool stories (from {story_from}) and {len(queries)} requests ...")
+    situation_vectors = embedder.embed_many([s.text for s in pool])
+    pool_vectors = story_vectors(pool, embedder, story_from, situation_vectors=situation_vectors)
+    # Requests are the query file's situations as text only, whatever the pool's stories are made of.
     query_vectors = embedder.embed_many([q.text for q in queries])
     evaluation = MatchingEvaluation(
         pool_size=len(pool),
         query_count=len(queries),
         model_version=embedder.model_version,
         embed_seconds=time.perf_counter() - started,
+        story_from=story_from,
         pool_vectors=pool_vectors,
+        pool_situation_vectors=situation_vectors,
     )
     pool_labels = [s.label for s in pool]
     snapshots = pool_snapshots(pool, pool_vectors)
@@ -151,7 +210,8 @@ def evaluate_matching(
         return tallies.setdefault(name, RankingTally())
 
     # Baselines.
-    tfidf = TfIdf([s.text for s in pool])
+    # The baselines see the same listener stories as the engine.
+    tfidf = TfIdf([story_text(s, story_from) for s in pool])
     cosine = query_vectors @ pool_vectors.T
     for qi, query in enumerate(queries):
         tally("random").add(_correct(rng.permutation(len(pool)), pool_labels, query.label))

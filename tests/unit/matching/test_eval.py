@@ -9,7 +9,8 @@ import numpy as np
 from click.testing import CliRunner
 
 from sameboat.eval.cli import eval_group
-from sameboat.eval.esconv import label_for, read_situations
+from sameboat.eval.esconv import Situation, label_for, read_situations
+from sameboat.eval.matching import STORY_FROM_DIALOG, STORY_FROM_SITUATION, story_text, story_vectors
 from sameboat.eval.metrics import RankingTally
 from sameboat.eval.tfidf import TfIdf
 
@@ -55,6 +56,58 @@ def test_reader_skips_blank_and_incomplete_lines(tmp_path: Path) -> None:
     assert situations[4].tag == "issues-with-parents"
 
 
+def test_reader_keeps_the_seekers_turns_only(tmp_path: Path) -> None:
+    path = tmp_path / "pool.jsonl"
+    dialog = [
+        {"speaker": "usr", "text": "Hi."},
+        {"speaker": "sys", "text": "Hello, what is on your mind?", "strategy": "Question"},
+        {"speaker": "usr", "text": "  I was laid off\nlast   week. "},
+        {"speaker": "usr", "text": ""},
+    ]
+    lines = [
+        {"situation": "I lost my job.", "problem_type": "job crisis", "dialog": dialog},
+        {"situation": "No dialog here.", "problem_type": "job crisis"},
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    with_dialog, without = read_situations(path)
+    assert with_dialog.seeker_turns == ("Hi.", "I was laid off last week.")
+    assert with_dialog.seeker_words == "Hi. I was laid off last week."
+    assert without.seeker_turns == () and without.seeker_words == ""
+    assert story_text(with_dialog, STORY_FROM_DIALOG) == "I lost my job. Hi. I was laid off last week."
+    assert story_text(with_dialog, STORY_FROM_SITUATION) == "I lost my job."
+
+
+class _LetterEmbedder:
+    """A stand-in embedder: letter counts, so different texts give different unit vectors."""
+
+    model_version = "letters"
+
+    def embed(self, text: str) -> np.ndarray:
+        v = np.zeros(26, dtype=np.float32)
+        for ch in text.lower():
+            if "a" <= ch <= "z":
+                v[ord(ch) - 97] += 1
+        return v / max(float(np.linalg.norm(v)), 1e-6)
+
+    def embed_many(self, texts: list[str]) -> np.ndarray:
+        return np.vstack([self.embed(t) for t in texts]) if texts else np.zeros((0, 26), dtype=np.float32)
+
+
+def test_story_vectors_average_the_situation_and_the_seekers_words() -> None:
+    embedder = _LetterEmbedder()
+    pool = [
+        Situation("abc", "job crisis", "job-loss", "job-loss", seeker_turns=("xyz", "zzz")),
+        Situation("hello", "job crisis", "job-loss", "job-loss"),
+    ]
+    alone = story_vectors(pool, embedder, STORY_FROM_SITUATION)
+    stories = story_vectors(pool, embedder, STORY_FROM_DIALOG)
+    assert np.allclose(alone, embedder.embed_many(["abc", "hello"]))
+    both = embedder.embed("abc") + embedder.embed("xyz zzz")
+    assert np.allclose(stories[0], both / np.linalg.norm(both))
+    assert np.allclose(stories[1], alone[1])  # no dialog: the situation's vector
+    assert np.allclose(np.linalg.norm(stories, axis=1), 1.0)
+
+
 def test_ranking_tally() -> None:
     tally = RankingTally()
     tally.add([True, False, False, False, False, False])
@@ -80,3 +133,22 @@ def test_eval_matching_prints_the_table(tmp_path: Path) -> None:
     for row in ("random", "tags only", "TF-IDF cosine", "MiniLM cosine", "engine (Sameboat)"):
         assert row in result.output
     assert "P@1" in result.output and "MRR" in result.output
+    assert "--story-from situation+dialog" in result.output
+
+
+def test_requests_never_use_the_query_files_dialogs(tmp_path: Path) -> None:
+    pool = _write(tmp_path / "pool.jsonl", POOL)
+    plain = _write(tmp_path / "queries.jsonl", QUERIES)
+    talkative = tmp_path / "talkative.jsonl"
+    dialog = [{"speaker": "usr", "text": "My dog died."}]
+    talkative.write_text(
+        "\n".join(json.dumps({"situation": text, "problem_type": label, "dialog": dialog}) for text, label in QUERIES),
+        encoding="utf-8",
+    )
+    runs = []
+    for queries in (plain, talkative):
+        args = ["matching", "--pool", str(pool), "--queries", str(queries), "--leave-one-out"]
+        result = CliRunner().invoke(eval_group, args)
+        assert result.exit_code == 0, result.output
+        runs.append([line for line in result.output.splitlines() if "engine" in line])
+    assert runs[0] == runs[1]
