@@ -31,6 +31,18 @@ def missing_service(what: str) -> None:
     pytest.skip(f"{what} is not reachable")
 
 
+def run_async(coro_factory, timeout: float = 60):  # type: ignore[no-untyped-def]
+    """Run a coroutine to completion in its own thread and loop (the browser tests keep a loop in this one)."""
+    import asyncio
+    import concurrent.futures
+
+    def runner():  # type: ignore[no-untyped-def]
+        return asyncio.run(asyncio.wait_for(coro_factory(), timeout))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(runner).result()
+
+
 class FakeClock:
     def __init__(self, start: datetime | None = None) -> None:
         self.now = start or datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

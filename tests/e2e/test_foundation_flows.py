@@ -90,6 +90,8 @@ def test_listener_edits_profile(demo_server, page) -> None:  # type: ignore[no-u
     page.get_by_label("Email").fill("maria.1@listeners.demo.sameboat.example")
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Listener console")).to_be_visible()
+    page.get_by_role("link", name="My profile").click()
     expect(page.get_by_role("heading", name="My listener profile")).to_be_visible()
     page.get_by_label("One line about you").fill("Here for anyone whose marriage is ending.")
     page.get_by_role("button", name="Save my profile").click()

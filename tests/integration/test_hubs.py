@@ -10,7 +10,7 @@ import pytest
 
 from sameboat.adapters.realtime import InMemoryHub, RedisHub
 from sameboat.services.ports import OVERFLOW
-from tests.conftest import missing_service
+from tests.conftest import missing_service, run_async
 
 REDIS_URL = os.environ.get("SAMEBOAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -35,8 +35,8 @@ def hub_pair(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     return RedisHub(REDIS_URL), RedisHub(REDIS_URL)
 
 
-def run(coro):  # type: ignore[no-untyped-def]
-    return asyncio.run(asyncio.wait_for(coro, timeout=20))
+def run(coro_factory):  # type: ignore[no-untyped-def]
+    return run_async(coro_factory, timeout=20)
 
 
 def test_publish_reaches_every_subscriber_in_order(hub_pair) -> None:  # type: ignore[no-untyped-def]
@@ -63,7 +63,7 @@ def test_publish_reaches_every_subscriber_in_order(hub_pair) -> None:  # type: i
         if subscriber_hub is not publisher_hub:
             await subscriber_hub.close()
 
-    run(scenario())
+    run(scenario)
 
 
 def test_a_slow_subscriber_is_cut_off_not_buffered_forever(hub_pair) -> None:  # type: ignore[no-untyped-def]
@@ -85,4 +85,4 @@ def test_a_slow_subscriber_is_cut_off_not_buffered_forever(hub_pair) -> None:  #
         if subscriber_hub is not publisher_hub:
             await subscriber_hub.close()
 
-    run(scenario())
+    run(scenario)

@@ -22,7 +22,7 @@ from sameboat.bootstrap import bootstrap
 from sameboat.services import accounts
 from sameboat.services.conversations import open_conversation
 from sameboat.settings import Settings
-from tests.conftest import POSTGRES_ADMIN_URL, TEST_SECRET, missing_service
+from tests.conftest import POSTGRES_ADMIN_URL, TEST_SECRET, missing_service, run_async
 from tests.e2e.conftest import free_port
 from tests.factories import make_listener, make_member, make_sponsor
 from tests.integration.test_hubs import REDIS_URL, redis_available
@@ -155,7 +155,7 @@ def test_two_nodes_share_a_conversation_and_survive_a_node_dying(shared_postgres
         await listener_client.ws.close()
 
     try:
-        asyncio.run(scenario())
+        run_async(scenario, timeout=240)
     finally:
         for node in (node_a, node_b):
             if node.poll() is None:

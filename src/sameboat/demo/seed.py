@@ -35,8 +35,10 @@ def demo_data() -> dict:  # type: ignore[type-arg]
     return yaml.safe_load(resources.files(__package__).joinpath("listeners.yaml").read_text("utf-8"))
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", ".", name.lower()).strip(".")
+def listener_email(index: int, display_name: str) -> str:
+    """The sign-in email of the demo listener at ``index`` in listeners.yaml."""
+    slug = re.sub(r"[^a-z0-9]+", ".", display_name.lower()).strip(".")
+    return f"{slug}.{index + 1}@listeners.demo.sameboat.example"
 
 
 def seed_demo(settings: Settings) -> DemoSummary:
@@ -84,7 +86,7 @@ def seed_demo(settings: Settings) -> DemoSummary:
             if summary.members == 1:
                 summary.accounts.append(("member", user.email))
         for index, entry in enumerate(data["listeners"]):
-            email = f"{_slug(entry['display_name'])}.{index + 1}@listeners.demo.sameboat.example"
+            email = listener_email(index, entry["display_name"])
             user = accounts.create_user(ctx, email=email, password="", role=Role.LISTENER, password_hash=password_hash)
             draft = ListenerProfileDraft(
                 display_name=entry["display_name"],
