@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from sameboat.adapters.storage.models import Conversation, Favourite, Feedback, ListenerNote, User
-from sameboat.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sameboat.adapters.storage.models import Favourite, Feedback, ListenerNote, User
+from sameboat.services.conversations import conversation_or_404
+from sameboat.services.errors import Conflict, Forbidden, InvalidInput
 from sameboat.services.unit_of_work import ServiceContext
 
 COMMENT_MAX = 2000
 NOTE_MAX = 4000
-
-
-def _conversation(session, conversation_id: str) -> Conversation:  # type: ignore[no-untyped-def]
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise NotFound("We couldn't find that conversation.")
-    return conversation
 
 
 def give_feedback(
@@ -36,7 +30,7 @@ def give_feedback(
     assert ctx.cipher is not None
     with ctx.uow() as uow:
         s = uow.session
-        conversation = _conversation(s, conversation_id)
+        conversation = conversation_or_404(s, conversation_id)
         if conversation.member_id != member.id:
             raise Forbidden("Only the member in a conversation can say how it went.")
         if conversation.status != "ended":
@@ -67,7 +61,7 @@ def save_note(ctx: ServiceContext, listener: User, conversation_id: str, body: s
     assert ctx.cipher is not None
     with ctx.uow() as uow:
         s = uow.session
-        conversation = _conversation(s, conversation_id)
+        conversation = conversation_or_404(s, conversation_id)
         if conversation.listener_id != listener.id:
             raise Forbidden("You can only write notes on your own conversations.")
         note = s.get(ListenerNote, conversation_id)
@@ -83,7 +77,7 @@ def note_for(ctx: ServiceContext, listener: User, conversation_id: str) -> tuple
     assert ctx.cipher is not None
     with ctx.uow() as uow:
         s = uow.session
-        conversation = _conversation(s, conversation_id)
+        conversation = conversation_or_404(s, conversation_id)
         if conversation.listener_id != listener.id:
             raise Forbidden("You can only read notes on your own conversations.")
         note = s.scalar(select(ListenerNote).where(ListenerNote.conversation_id == conversation_id))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -85,11 +85,36 @@ def visible_to(event: dict[str, Any], role: str, user_id: str) -> bool:
     return audience == "all" or audience == role or (role == "supervisor" and audience == "staff")
 
 
+def conversation_or_404(session: Session, conversation_id: str) -> Conversation:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound("We couldn't find that conversation.")
+    return conversation
+
+
+def other_party(conversation: Conversation, user: User) -> str:
+    """The member's listener, or the listener's member; Forbidden for anyone else."""
+    if user.id == conversation.member_id:
+        return conversation.listener_id
+    if user.id == conversation.listener_id:
+        return conversation.member_id
+    raise Forbidden("This conversation isn't yours.")
+
+
+def active_conversations(session: Session, listener_id: str) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Conversation)
+            .where(Conversation.listener_id == listener_id, Conversation.status == "active")
+        )
+        or 0
+    )
+
+
 def participant(ctx: ServiceContext, conversation_id: str, user: User) -> Participant:
     with ctx.uow() as uow:
-        conversation = uow.session.get(Conversation, conversation_id)
-        if conversation is None:
-            raise NotFound("We couldn't find that conversation.")
+        conversation = conversation_or_404(uow.session, conversation_id)
         role = _role_in(conversation, user)
         return Participant(conversation.id, user.id, role, conversation.status == "active", conversation.last_seq)
 
@@ -263,9 +288,7 @@ def store_message(
         try:
             with ctx.uow() as uow:
                 s = uow.session
-                conversation = s.get(Conversation, conversation_id)
-                if conversation is None:
-                    raise NotFound("We couldn't find that conversation.")
+                conversation = conversation_or_404(s, conversation_id)
                 role = _role_in(conversation, sender)
                 existing = s.scalar(
                     select(ConversationEvent).where(
@@ -309,9 +332,7 @@ def events_after(
     """The events a (re)connecting client missed, in order."""
     with ctx.uow() as uow:
         s = uow.session
-        conversation = s.get(Conversation, conversation_id)
-        if conversation is None:
-            raise NotFound("We couldn't find that conversation.")
+        conversation = conversation_or_404(s, conversation_id)
         role = _role_in(conversation, user)
         names = {
             conversation.member_id: _name_of(s, conversation.member_id, "member"),
@@ -331,9 +352,7 @@ def events_after(
 def end(ctx: ServiceContext, conversation_id: str, user: User) -> dict[str, Any]:
     with ctx.uow() as uow:
         s = uow.session
-        conversation = s.get(Conversation, conversation_id)
-        if conversation is None:
-            raise NotFound("We couldn't find that conversation.")
+        conversation = conversation_or_404(s, conversation_id)
         role = _role_in(conversation, user)
         if conversation.status != "active":
             raise Conflict("This conversation has already ended.")
@@ -386,9 +405,7 @@ def mark_seen(ctx: ServiceContext, conversation_id: str, user: User, seq: int, k
         raise InvalidInput("Receipts are 'delivered' or 'read' with a sequence number.", field="kind")
     with ctx.uow() as uow:
         s = uow.session
-        conversation = s.get(Conversation, conversation_id)
-        if conversation is None:
-            raise NotFound("We couldn't find that conversation.")
+        conversation = conversation_or_404(s, conversation_id)
         role = _role_in(conversation, user)
         column = getattr(Conversation, f"{role}_last_{kind}_seq")
         seq = min(seq, conversation.last_seq)

@@ -44,7 +44,13 @@ from sameboat.domain.dispatch import Offer as PendingOffer
 from sameboat.domain.matching import Timing
 from sameboat.domain.safety.escalation import EscalationPolicy
 from sameboat.services import matching
-from sameboat.services.conversations import add_notice, conversation_channel, open_conversation, user_channel
+from sameboat.services.conversations import (
+    active_conversations,
+    add_notice,
+    conversation_channel,
+    open_conversation,
+    user_channel,
+)
 from sameboat.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sameboat.services.safety import assess_intake, certified_listener_ids, open_alert, run_escalation
 from sameboat.services.taxonomy import current_taxonomy
@@ -189,14 +195,7 @@ def accept_offer(ctx: ServiceContext, listener: User, offer_id: str) -> tuple[Co
         if now >= offer.expires_at:
             raise Conflict("This offer has expired.")
         profile = s.get(ListenerProfile, listener.id)
-        active = (
-            s.scalar(
-                select(func.count())
-                .select_from(Conversation)
-                .where(Conversation.listener_id == listener.id, Conversation.status == "active")
-            )
-            or 0
-        )
+        active = active_conversations(s, listener.id)
         if profile is None or active >= profile.max_concurrent:
             raise Conflict("You're already in as many conversations as you can take.")
         # The conditional updates are the real referee: whoever changes the row first wins.
@@ -299,14 +298,7 @@ def load_state(session: Session, now: datetime, config: DispatchConfig) -> Dispa
     listeners = []
     for presence, profile in rows:
         day_start = _listener_day_start(profile.timezone, now)
-        active = (
-            session.scalar(
-                select(func.count())
-                .select_from(Conversation)
-                .where(Conversation.listener_id == profile.user_id, Conversation.status == "active")
-            )
-            or 0
-        )
+        active = active_conversations(session, profile.user_id)
         today = (
             session.scalar(
                 select(func.count())

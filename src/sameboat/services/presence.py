@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-
-from sameboat.adapters.storage.models import Conversation, ListenerPresence, ListenerProfile, User
+from sameboat.adapters.storage.models import ListenerPresence, ListenerProfile, User
 from sameboat.domain.accounts import ListenerStatus, Role
+from sameboat.services.conversations import active_conversations
 from sameboat.services.errors import Forbidden, InvalidInput
 from sameboat.services.unit_of_work import ServiceContext
 
@@ -65,14 +64,7 @@ def heartbeat(ctx: ServiceContext, listener_id: str) -> None:
 
 
 def _view(session, row: ListenerPresence | None, profile: ListenerProfile, now: datetime) -> PresenceView:  # type: ignore[no-untyped-def]
-    active = (
-        session.scalar(
-            select(func.count())
-            .select_from(Conversation)
-            .where(Conversation.listener_id == profile.user_id, Conversation.status == "active")
-        )
-        or 0
-    )
+    active = active_conversations(session, profile.user_id)
     return PresenceView(
         profile.user_id,
         row.state if row else "offline",

@@ -35,7 +35,13 @@ from sameboat.domain.safety.audit import GENESIS, ChainRecord, chain_hash, verif
 from sameboat.domain.safety.escalation import AlertClock, EscalationPolicy, due_actions, first_assignee
 from sameboat.domain.safety.resources import CountryResources, CrisisResource, crisis_resources_for
 from sameboat.domain.safety.risk import RecentContext, RiskAssessment, RiskLevel
-from sameboat.services.conversations import conversation_channel, user_channel
+from sameboat.services.conversations import (
+    append_event,
+    conversation_channel,
+    conversation_or_404,
+    other_party,
+    user_channel,
+)
 from sameboat.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sameboat.services.unit_of_work import ServiceContext
 
@@ -276,32 +282,6 @@ def _rebuild_context(ctx: ServiceContext, session: Session, conversation_id: str
     return context
 
 
-def _add_event(
-    ctx: ServiceContext,
-    session: Session,
-    conversation_id: str,
-    *,
-    kind: str,
-    audience: str,
-    body: str,
-    role: str = "sameboat",
-    sender_id: str | None = None,
-) -> dict[str, Any]:
-    from sameboat.services.conversations import append_event
-
-    return append_event(
-        ctx,
-        session,
-        conversation_id,
-        kind=kind,
-        sender_id=sender_id,
-        role=role,
-        body=body,
-        audience=audience,
-        allow_ended=True,
-    )
-
-
 def open_alert(
     ctx: ServiceContext,
     session: Session,
@@ -383,23 +363,29 @@ def assess_member_message(
         if todo and assessment.level > previous:
             if "protocol_card" in todo:
                 events.append(
-                    _add_event(
+                    append_event(
                         ctx,
                         s,
                         conversation_id,
                         kind="protocol",
                         audience="listener",
+                        sender_id=None,
+                        role="sameboat",
+                        allow_ended=True,
                         body=PROTOCOL_CARD + " (Why: " + "; ".join(assessment.reasons) + ")",
                     )
                 )
             if "member_resources" in todo:
                 events.append(
-                    _add_event(
+                    append_event(
                         ctx,
                         s,
                         conversation_id,
                         kind="resources",
                         audience="member",
+                        sender_id=None,
+                        role="sameboat",
+                        allow_ended=True,
                         body=_resources_text(ctx, s, conversation.member_id),
                     )
                 )
@@ -571,9 +557,7 @@ def join_conversation(ctx: ServiceContext, supervisor: User, conversation_id: st
     """A supervisor joins, visibly to both (only where there is an alert or a report)."""
     with ctx.uow() as uow:
         s = uow.session
-        conversation = s.get(Conversation, conversation_id)
-        if conversation is None:
-            raise NotFound("We couldn't find that conversation.")
+        conversation = conversation_or_404(s, conversation_id)
         _check_scope(s, supervisor, conversation.member_id)
         _require_cause(s, conversation_id)
         if conversation.status != "active":
@@ -591,7 +575,7 @@ def join_conversation(ctx: ServiceContext, supervisor: User, conversation_id: st
             subject_type="conversation",
             subject_id=conversation_id,
         )
-        return _add_event(
+        return append_event(
             ctx,
             s,
             conversation_id,
@@ -625,9 +609,7 @@ def transcript_for_supervisor(
 
     with ctx.uow() as uow:
         s = uow.session
-        conversation = s.get(Conversation, conversation_id)
-        if conversation is None:
-            raise NotFound("We couldn't find that conversation.")
+        conversation = conversation_or_404(s, conversation_id)
         _check_scope(s, supervisor, conversation.member_id)
         _require_cause(s, conversation_id)
         audit(
@@ -693,12 +675,7 @@ def report(ctx: ServiceContext, reporter: User, conversation_id: str, reason: st
     assert ctx.cipher is not None
     with ctx.uow() as uow:
         s = uow.session
-        conversation = s.get(Conversation, conversation_id)
-        if conversation is None:
-            raise NotFound("We couldn't find that conversation.")
-        if reporter.id not in (conversation.member_id, conversation.listener_id):
-            raise Forbidden("You can only report people in your own conversations.")
-        other = conversation.listener_id if reporter.id == conversation.member_id else conversation.member_id
+        other = other_party(conversation_or_404(s, conversation_id), reporter)
         row = Report(
             reporter_id=reporter.id,
             reported_id=other,
@@ -716,12 +693,7 @@ def block(ctx: ServiceContext, blocker: User, conversation_id: str) -> str:
     """Block the other person: never matched or offered together again. Returns the blocked user's id."""
     with ctx.uow() as uow:
         s = uow.session
-        conversation = s.get(Conversation, conversation_id)
-        if conversation is None:
-            raise NotFound("We couldn't find that conversation.")
-        if blocker.id not in (conversation.member_id, conversation.listener_id):
-            raise Forbidden("You can only block people from your own conversations.")
-        other = conversation.listener_id if blocker.id == conversation.member_id else conversation.member_id
+        other = other_party(conversation_or_404(s, conversation_id), blocker)
         if s.get(Block, (blocker.id, other)) is None:
             s.add(Block(blocker_id=blocker.id, blocked_id=other, created_at=ctx.now()))
         return other
