@@ -156,8 +156,10 @@ def user_create(
 
 def _register_groups() -> None:
     from sameboat.eval.cli import eval_group
+    from sameboat.eval.safety_cli import safety_command
     from sameboat.simulation.cli import simulate_group
 
+    eval_group.add_command(safety_command, "safety")
     main.add_command(eval_group, "eval")
     main.add_command(simulate_group, "simulate")
 
