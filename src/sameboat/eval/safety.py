@@ -250,7 +250,7 @@ def format_chat_table(cases: Sequence[ChatCase], rows: Sequence[tuple[str, ChatS
     lines = [header, "-" * len(header)]
     for category in categories:
         n = rows[0][1].total[category]
-        lines.append(f"{category:<22} {n:>4} " + " ".join(f"{s.category_accuracy(category):>22.3f}" for _, s in rows))
+        lines.append(f"{category:<16} {n:>4} " + " ".join(f"{s.category_accuracy(category):>17.3f}" for _, s in rows))
     total = sum(rows[0][1].total.values())
-    lines.append(f"{'all':<22} {total:>4} " + " ".join(f"{s.accuracy:>22.3f}" for _, s in rows))
+    lines.append(f"{'all':<16} {total:>4} " + " ".join(f"{s.accuracy:>17.3f}" for _, s in rows))
     return "\n".join(lines)
