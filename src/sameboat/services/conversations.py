@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -132,14 +132,24 @@ def summary(ctx: ServiceContext, me: Participant) -> Conversation:
         return uow.session.get(Conversation, me.conversation_id)
 
 
+# The chat path (a message, a receipt, the sender's name) runs for every line typed, so its statements are built
+# once, as Core statements on the tables: building and ORM-compiling them per call cost several times more CPU
+# than running them (docs/realtime.md, "What the server spends per message").
+_conversations = Conversation.__table__
+_events = ConversationEvent.__table__
+_members, _listeners = MemberProfile.__table__, ListenerProfile.__table__
+_MEMBER_NAME = select(_members.c.pseudonym).where(_members.c.user_id == bindparam("user_id"))
+_LISTENER_NAME = select(_listeners.c.display_name).where(_listeners.c.user_id == bindparam("user_id"))
+
+
 def _name_of(session: Session, user_id: str | None, role: str) -> str:
     if user_id is None:
         return "Sameboat"
     if role == "supervisor":
         return "Sameboat supervisor"
     if role == "member":
-        return session.scalar(select(MemberProfile.pseudonym).where(MemberProfile.user_id == user_id)) or "Member"
-    return session.scalar(select(ListenerProfile.display_name).where(ListenerProfile.user_id == user_id)) or "Listener"
+        return session.scalar(_MEMBER_NAME, {"user_id": user_id}) or "Member"
+    return session.scalar(_LISTENER_NAME, {"user_id": user_id}) or "Listener"
 
 
 def _event_view(ctx: ServiceContext, event: ConversationEvent, name: str) -> dict[str, Any]:
@@ -279,45 +289,105 @@ def check_message(body: str, client_id: str) -> str:
     return body.strip()
 
 
+# Takes the next number only if the conversation is active and the sender takes part in it.
+_TAKE_MESSAGE_SEQ = (
+    update(_conversations)
+    .where(
+        _conversations.c.id == bindparam("conversation_id"),
+        _conversations.c.status == "active",
+        or_(
+            _conversations.c.member_id == bindparam("sender_id"),
+            _conversations.c.listener_id == bindparam("sender_id"),
+            _conversations.c.supervisor_id == bindparam("sender_id"),
+        ),
+    )
+    .values(last_seq=_conversations.c.last_seq + 1)
+    .returning(_conversations.c.last_seq, _conversations.c.member_id, _conversations.c.listener_id)
+)
+_INSERT_EVENT = insert(_events)
+_EXISTING_MESSAGE = select(ConversationEvent).where(
+    ConversationEvent.conversation_id == bindparam("conversation_id"),
+    ConversationEvent.sender_id == bindparam("sender_id"),
+    ConversationEvent.client_id == bindparam("client_id"),
+)
+
+
 def store_message(
     ctx: ServiceContext, conversation_id: str, sender: User, client_id: str, body: str
 ) -> tuple[dict[str, Any], bool]:
-    """Commit a message (once, however often it is resent). Returns (event, newly_created)."""
+    """Commit a message (once, however often it is resent). Returns (event, newly_created).
+
+    One UPDATE ... RETURNING takes the next sequence number, one INSERT stores the message. A resent client_id
+    breaks the unique constraint: the transaction rolls back (its number included) and the stored original is
+    returned instead.
+    """
     body = check_message(body, client_id)
+    # Contact details, off-platform moves and the like are kept for review but never delivered.
+    moderation = [c.value for c in moderate(body).categories]
+    assert ctx.cipher is not None
+    ciphertext = ctx.cipher.encrypt(body)  # before the transaction, which then holds the write lock for less
+    keys = {"conversation_id": conversation_id, "sender_id": sender.id, "client_id": client_id}
     for _attempt in range(2):
         try:
             with ctx.uow() as uow:
                 s = uow.session
-                conversation = conversation_or_404(s, conversation_id)
-                role = _role_in(conversation, sender)
-                existing = s.scalar(
-                    select(ConversationEvent).where(
-                        ConversationEvent.conversation_id == conversation_id,
-                        ConversationEvent.sender_id == sender.id,
-                        ConversationEvent.client_id == client_id,
-                    )
+                taken = s.execute(_TAKE_MESSAGE_SEQ, keys).first()
+                if taken is None:  # ended, unknown or not theirs: say which (or return a resent original)
+                    return _stored_or_refused(ctx, s, conversation_id, sender, keys), False
+                seq, member_id, listener_id = taken
+                role = "member" if sender.id == member_id else "listener" if sender.id == listener_id else "supervisor"
+                now = ctx.now()
+                s.execute(
+                    _INSERT_EVENT,
+                    {
+                        **keys,
+                        "seq": seq,
+                        "kind": "message",
+                        "sender_role": role,
+                        "body_ciphertext": ciphertext,
+                        "created_at": now,
+                        "audience": "all",
+                        "hidden": bool(moderation),
+                        "moderation": moderation,
+                    },
                 )
-                if existing is not None:
-                    return _with_warning(_event_view(ctx, existing, _name_of(s, sender.id, role)), existing), False
-                # Contact details, off-platform moves and the like are kept for review but never delivered.
-                verdict = moderate(body)
-                event = _append(
-                    ctx,
-                    s,
-                    conversation_id,
-                    kind="message",
-                    sender_id=sender.id,
-                    role=role,
-                    body=body,
-                    client_id=client_id,
-                    moderation=tuple(c.value for c in verdict.categories),
-                )
-                view = _with_warning(_event_view(ctx, event, _name_of(s, sender.id, role)), event)
+                name = _name_of(s, sender.id, role)
+            view = {
+                "type": "event",
+                "conversation_id": conversation_id,
+                "seq": seq,
+                "kind": "message",
+                "from": role,
+                "sender_id": sender.id,
+                "name": name,
+                "body": body,
+                "client_id": client_id,
+                "at": now.isoformat(),
+                "audience": "all",
+                "hidden": bool(moderation),
+            }
+            if moderation:
+                view["warning"] = SENDER_MESSAGES[Category(moderation[0])]
             return view, True
         except IntegrityError:
-            # The same client_id arrived twice at once (two sockets); the other one won. Read it back.
-            continue
+            # Stored already (a resend, or the same client_id on two sockets at once): return the original.
+            with ctx.uow() as uow:
+                existing = uow.session.scalar(_EXISTING_MESSAGE, keys)
+                if existing is not None:
+                    name = _name_of(uow.session, sender.id, existing.sender_role)
+                    return _with_warning(_event_view(ctx, existing, name), existing), False
     raise Conflict("This message was sent twice at the same moment; please refresh.")
+
+
+def _stored_or_refused(
+    ctx: ServiceContext, s: Session, conversation_id: str, sender: User, keys: dict[str, str]
+) -> dict[str, Any]:
+    conversation = conversation_or_404(s, conversation_id)
+    role = _role_in(conversation, sender)
+    existing = s.scalar(_EXISTING_MESSAGE, keys)
+    if existing is not None:  # resent after the end: it was stored before, so acknowledge it again
+        return _with_warning(_event_view(ctx, existing, _name_of(s, sender.id, role)), existing)
+    raise Conflict("This conversation has ended.")
 
 
 def _with_warning(view: dict[str, Any], event: ConversationEvent) -> dict[str, Any]:
@@ -399,20 +469,44 @@ def _minutes(started: datetime, ended: datetime) -> int:
     return max(1, -(-int((ended - started).total_seconds()) // 60))
 
 
+def _mark_seen_statement(role: str, kind: str) -> Any:
+    column = _conversations.c[f"{role}_last_{kind}_seq"]
+    capped = case((bindparam("seq") < _conversations.c.last_seq, bindparam("seq")), else_=_conversations.c.last_seq)
+    return (
+        update(_conversations)
+        .where(
+            _conversations.c.id == bindparam("conversation_id"),
+            _conversations.c[f"{role}_id"] == bindparam("user_id"),
+            column < capped,
+        )
+        .values({column: capped})
+        .returning(column)
+    )
+
+
+# The chat page sends a "read" receipt for every message it shows, so a receipt is one prebuilt UPDATE too.
+_MARK_SEEN = {
+    (role, kind): _mark_seen_statement(role, kind) for role in ("member", "listener") for kind in ("delivered", "read")
+}
+
+
 def mark_seen(ctx: ServiceContext, conversation_id: str, user: User, seq: int, kind: str) -> int | None:
-    """Record that the user's client has received ("delivered") or shown ("read") events up to seq."""
+    """Record that the user's client has received ("delivered") or shown ("read") events up to seq.
+    Returns the stored number (capped at the last event), or None if nothing moved forward."""
     if kind not in ("delivered", "read") or seq < 0:
         raise InvalidInput("Receipts are 'delivered' or 'read' with a sequence number.", field="kind")
+    # Capped at the last event in SQL; capped here too so that any number fits a 64-bit column.
+    params = {"conversation_id": conversation_id, "user_id": user.id, "seq": min(seq, 2**62)}
+    roles = ("listener", "member") if user.role == "listener" else ("member", "listener")
     with ctx.uow() as uow:
         s = uow.session
-        conversation = conversation_or_404(s, conversation_id)
-        role = _role_in(conversation, user)
-        column = getattr(Conversation, f"{role}_last_{kind}_seq")
-        seq = min(seq, conversation.last_seq)
-        changed = s.execute(
-            update(Conversation).where(Conversation.id == conversation_id, column < seq).values({column: seq})
-        ).rowcount
-        return seq if changed else None
+        for role in roles:
+            stored = s.execute(_MARK_SEEN[role, kind], params).scalar()
+            if stored is not None:
+                return int(stored)
+        # Nothing moved: an unknown conversation, someone else's, a supervisor's, or already marked.
+        _role_in(conversation_or_404(s, conversation_id), user)
+        return None
 
 
 # --- async wrappers: store first (in a worker thread), then tell the hub -----------------------------------

@@ -18,7 +18,15 @@ from sameboat.services.errors import ServiceError
 from sameboat.services.ports import OVERFLOW, Subscription
 from sameboat.web import security
 
+try:  # Starlette >= 1.0 raises this when sending to a client that has already gone
+    from starlette.websockets import WebSocketDisconnected
+except ImportError:  # pragma: no cover - older Starlette raises WebSocketDisconnect there
+    WebSocketDisconnected = WebSocketDisconnect  # type: ignore[assignment,misc]
+
 router = APIRouter()
+# A client that leaves while its message is being stored is ordinary, not an error: the message is committed, only
+# its ack can't be sent (the client resends it on reconnect and gets the original back).
+GONE = (WebSocketDisconnect, WebSocketDisconnected)
 
 # Close codes (4000-4999 are ours). A client reconnects with ?after=<last seq> on 4008 and 1012.
 CLOSE_UNAUTHENTICATED = 4401
@@ -184,9 +192,9 @@ async def conversation_socket(ws: WebSocket, conversation_id: str) -> None:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             exc = task.exception()
-            if exc is not None and not isinstance(exc, WebSocketDisconnect):
+            if exc is not None and not isinstance(exc, GONE):
                 raise exc
-    except WebSocketDisconnect:
+    except GONE:
         pass
     finally:
         for task in tasks:
