@@ -50,6 +50,8 @@ def _run_server(settings: Settings) -> None:
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        # Chat frames are small; per-message deflate costs CPU and ~35 KB per socket (docs/realtime.md).
+        ws_per_message_deflate=False,
         log_level="info",
         proxy_headers=False,
         ws_max_size=64 * 1024,

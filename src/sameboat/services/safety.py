@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -47,6 +48,7 @@ from sameboat.services.unit_of_work import ServiceContext
 
 log = logging.getLogger(__name__)
 SUPERVISORS_CHANNEL = "supervisors"
+RISK_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sameboat-risk")
 AUDIT_LOCK = "audit-chain"
 STAFF = (Role.SUPERVISOR.value, Role.ADMIN.value)
 ON_DUTY_STALE_AFTER = timedelta(seconds=45)
@@ -436,8 +438,10 @@ async def route_member_message(
         return None
     async with cache.lock(conversation_id):
         try:
-            routing, context = await asyncio.to_thread(
-                assess_member_message, ctx, conversation_id, event, cache.get(conversation_id)
+            # Its own worker thread: assessments queue there, never in front of storing and acknowledging
+            # messages (which use the default pool).
+            routing, context = await asyncio.get_running_loop().run_in_executor(
+                RISK_EXECUTOR, assess_member_message, ctx, conversation_id, event, cache.get(conversation_id)
             )
         except Exception:  # noqa: BLE001 - assessment must never break the chat; log and move on
             log.exception("risk assessment failed for %s", conversation_id)
