@@ -45,3 +45,24 @@ def sign_in_page(client: TestClient, email: str, password: str = PASSWORD) -> No
         "/signin", data={"email": email, "password": password, "csrf_token": csrf_of(client)}, follow_redirects=False
     )
     assert response.status_code == 303, response.text
+
+
+@pytest.fixture
+def chat_with_sponsor(services):  # type: ignore[no-untyped-def]
+    """A live conversation between a member (with a sponsor) and a listener, and an API token for each."""
+    from sameboat.services import accounts
+    from sameboat.services.conversations import open_conversation
+    from tests.factories import make_listener, make_member, make_sponsor
+
+    sponsor, code = make_sponsor(services)
+    member = make_member(services, code.code, pseudonym="Quiet Harbor")
+    listener = make_listener(services, name="Dana")
+    with services.uow() as uow:
+        conversation = open_conversation(
+            services, uow.session, member_id=member.id, listener_id=listener.id, request_id=None
+        )
+    tokens = {
+        "member": accounts.start_session(services, member.id, "api"),
+        "listener": accounts.start_session(services, listener.id, "api"),
+    }
+    return conversation.id, member, listener, tokens, sponsor

@@ -8,24 +8,12 @@ from starlette.websockets import WebSocketDisconnect
 
 from sameboat.adapters.storage.models import ConversationEvent
 from sameboat.services import accounts
-from sameboat.services.conversations import open_conversation
-from tests.factories import make_listener, make_member, make_sponsor
+from tests.factories import make_member, make_sponsor
 
 
 @pytest.fixture
-def chat(services):  # type: ignore[no-untyped-def]
-    _, code = make_sponsor(services)
-    member = make_member(services, code.code, pseudonym="Quiet Harbor")
-    listener = make_listener(services, name="Dana")
-    with services.uow() as uow:
-        conversation = open_conversation(
-            services, uow.session, member_id=member.id, listener_id=listener.id, request_id=None
-        )
-    tokens = {
-        "member": accounts.start_session(services, member.id, "api"),
-        "listener": accounts.start_session(services, listener.id, "api"),
-    }
-    return conversation.id, member, listener, tokens
+def chat(chat_with_sponsor):  # type: ignore[no-untyped-def]
+    return chat_with_sponsor[:4]
 
 
 def connect(client, conversation_id: str, token: str, after: int = 0):  # type: ignore[no-untyped-def]

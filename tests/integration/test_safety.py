@@ -11,28 +11,16 @@ from sameboat.adapters.storage.models import Alert, AlertEvent, AuditRecord, Con
 from sameboat.domain.accounts import Role
 from sameboat.domain.safety.escalation import EscalationPolicy
 from sameboat.services import accounts, safety
-from sameboat.services.conversations import open_conversation
 from sameboat.services.errors import Conflict, Forbidden, NotFound
-from tests.factories import make_listener, make_member, make_sponsor, make_user
+from tests.factories import make_sponsor, make_user
 from tests.integration.test_conversations import connect, receive_until
 
 HIGH_RISK = "I can't do this anymore. I've got the pills saved up and I'm going to take them all tonight."
 
 
 @pytest.fixture
-def chat(services):  # type: ignore[no-untyped-def]
-    sponsor, code = make_sponsor(services)
-    member = make_member(services, code.code, pseudonym="Quiet Harbor")
-    listener = make_listener(services, name="Dana")
-    with services.uow() as uow:
-        conversation = open_conversation(
-            services, uow.session, member_id=member.id, listener_id=listener.id, request_id=None
-        )
-    tokens = {
-        "member": accounts.start_session(services, member.id, "api"),
-        "listener": accounts.start_session(services, listener.id, "api"),
-    }
-    return conversation.id, member, listener, tokens, sponsor
+def chat(chat_with_sponsor):  # type: ignore[no-untyped-def]
+    return chat_with_sponsor
 
 
 def test_high_risk_message_routes_resources_protocol_and_alert(client, chat, services) -> None:  # type: ignore[no-untyped-def]
