@@ -115,6 +115,8 @@ class MemberProfile(Base):
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     pseudonym: Mapped[str] = mapped_column(String(32), unique=True)
+    # IANA zone for showing booked times; None until the member's browser tells us or they choose one.
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     preferences: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     access_code_id: Mapped[str | None] = mapped_column(ForeignKey("access_codes.id"), nullable=True)
@@ -260,6 +262,8 @@ class Conversation(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
     minutes_charged: Mapped[int] = mapped_column(Integer, default=0)
+    # The member removed it from their history: the transcript is wiped, the row stays for budgets and safety.
+    member_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The highest risk seen so far in the conversation (none, low, moderate, high, imminent).
     risk_level: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
     supervisor_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
@@ -428,3 +432,85 @@ class CrisisResourceSet(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AvailabilityWindow(Base):
+    """A weekly window in which a listener takes booked sessions, in the listener's own time zone."""
+
+    __tablename__ = "availability_windows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    listener_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday, as datetime.weekday()
+    start_minute: Mapped[int] = mapped_column(Integer)  # minutes after local midnight
+    end_minute: Mapped[int] = mapped_column(Integer)
+
+
+class Booking(Base):
+    """A session booked for a time. ``slot_key`` is unique while the booking holds its slot (NULL once
+    cancelled), so two members can never hold the same listener's slot, whichever process writes first."""
+
+    __tablename__ = "bookings"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    member_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    listener_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12), default="booked", index=True)  # booked|cancelled|done|no_show
+    slot_key: Mapped[str | None] = mapped_column(String(80), unique=True, nullable=True)
+    note_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled_by: Mapped[str | None] = mapped_column(String(10), nullable=True)  # member | listener
+    late_cancel: Mapped[bool] = mapped_column(Boolean, default=False)
+    no_show: Mapped[str | None] = mapped_column(String(10), nullable=True)  # member | listener | both
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), nullable=True
+    )
+    rescheduled_from: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class Notification(Base):
+    """Outbox for in-app and email notices: stored first, sent by the worker when due (``send_after``),
+    so a crash between booking and mailing loses nothing."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    subject: Mapped[str] = mapped_column(String(200))
+    body_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    link: Mapped[str] = mapped_column(String(200), default="")
+    ics: Mapped[str | None] = mapped_column(Text, nullable=True)
+    send_after: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    email_error: Mapped[str] = mapped_column(String(300), default="")
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    booking_id: Mapped[str | None] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), nullable=True)
+    next_step_id: Mapped[str | None] = mapped_column(
+        ForeignKey("next_steps.id", ondelete="CASCADE"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NextStep(Base):
+    """A small step the member sets with their listener at the end of a session, checked in on later."""
+
+    __tablename__ = "next_steps"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    member_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    listener_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), nullable=True
+    )
+    text_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    check_in_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | done | partly | not_yet
+    outcome_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
