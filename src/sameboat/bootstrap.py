@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
 from typing import Any
@@ -11,12 +11,15 @@ from sqlalchemy import Engine
 
 from sameboat.adapters.crypto import FieldCipher
 from sameboat.adapters.embedding import default_embedder
+from sameboat.adapters.mail import Mailer, SmtpMailer
 from sameboat.adapters.passwords import Argon2PasswordHasher
 from sameboat.adapters.realtime import InMemoryHub, RedisHub
 from sameboat.adapters.storage.database import make_engine, make_session_factory
+from sameboat.domain.booking import BookingRules
 from sameboat.domain.dispatch import DispatchConfig
 from sameboat.domain.safety.escalation import EscalationPolicy
 from sameboat.domain.safety.risk import RiskAssessor
+from sameboat.services.booking import BookingConfig
 from sameboat.services.ports import Hub
 from sameboat.services.safety import ContextCache, route_member_message
 from sameboat.services.unit_of_work import Clock, ServiceContext, system_clock
@@ -30,6 +33,9 @@ class Runtime:
     services: ServiceContext
     dispatch_config: DispatchConfig
     escalation: EscalationPolicy
+    booking_config: BookingConfig = field(default_factory=BookingConfig)
+    #: None when no SMTP host is configured: notices then stay in the app.
+    mailer: Mailer | None = None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -71,6 +77,34 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Runtime:
         renotify_after=timedelta(seconds=settings.alert_renotify_seconds),
         escalate_after=timedelta(seconds=settings.alert_escalate_seconds),
     )
+    booking_config = BookingConfig(
+        rules=BookingRules(
+            slot_minutes=settings.booking_slot_minutes,
+            notice_hours=settings.booking_notice_hours,
+            horizon_days=settings.booking_horizon_days,
+        ),
+        reminder_offsets_minutes=tuple(settings.reminder_offsets_minutes),
+        open_minutes_before=settings.booking_open_minutes_before,
+        no_show_minutes=settings.booking_no_show_minutes,
+    )
+    mailer = (
+        SmtpMailer(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            from_address=settings.mail_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+        )
+        if settings.smtp_host
+        else None
+    )
     return Runtime(
-        settings=settings, engine=engine, services=services, dispatch_config=dispatch_config, escalation=escalation
+        settings=settings,
+        engine=engine,
+        services=services,
+        dispatch_config=dispatch_config,
+        escalation=escalation,
+        booking_config=booking_config,
+        mailer=mailer,
     )

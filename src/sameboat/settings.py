@@ -41,6 +41,23 @@ class Settings(BaseSettings):
     data_keys: str | None = None
     # Country whose crisis resources are shown by default (see domain/safety/resources).
     default_country: str = "US"
+    # Booked sessions: slot length, how far ahead, the notice period for changes, reminders (minutes before,
+    # comma-separated), when the conversation opens, and when a party who has not come counts as a no-show.
+    booking_slot_minutes: int = 60
+    booking_horizon_days: int = 28
+    booking_notice_hours: float = 12.0
+    booking_reminders_minutes: str = "1440,60"
+    booking_open_minutes_before: int = 10
+    booking_no_show_minutes: int = 15
+    # Email (booking confirmations with an .ics invite, reminders, check-ins). No host: in-app notices only.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "Sameboat <no-reply@localhost>"
+    # How often the notification worker sends due emails, opens booked sessions and marks no-shows.
+    notification_interval_seconds: float = 15.0
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
@@ -50,6 +67,10 @@ class Settings(BaseSettings):
                 "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
         return self
+
+    @property
+    def reminder_offsets_minutes(self) -> list[int]:
+        return sorted({int(part) for part in self.booking_reminders_minutes.split(",") if part.strip()}, reverse=True)
 
     @property
     def is_sqlite(self) -> bool:

@@ -426,21 +426,36 @@ def end(ctx: ServiceContext, conversation_id: str, user: User) -> dict[str, Any]
         role = _role_in(conversation, user)
         if conversation.status != "active":
             raise Conflict("This conversation has already ended.")
-        event = _append(ctx, s, conversation_id, kind="ended", sender_id=user.id, role=role)
-        now = ctx.now()
-        minutes = _minutes(conversation.started_at, now)
-        s.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id)
-            .values(status="ended", ended_at=now, ended_by=role, minutes_charged=minutes)
-        )
-        # Session minutes count against the member's sponsor's budget.
-        sponsor_id = s.scalar(select(User.sponsor_id).where(User.id == conversation.member_id))
-        if sponsor_id:
-            s.execute(
-                update(Sponsor).where(Sponsor.id == sponsor_id).values(minutes_used=Sponsor.minutes_used + minutes)
-            )
+        event = close(ctx, s, conversation, ended_by=role, sender_id=user.id)
         return _event_view(ctx, event, _name_of(s, user.id, role))
+
+
+def close(
+    ctx: ServiceContext,
+    session: Session,
+    conversation: Conversation,
+    *,
+    ended_by: str,
+    sender_id: str | None,
+    charge: bool = True,
+) -> ConversationEvent:
+    """End a conversation in the caller's transaction and charge its minutes to the member's sponsor."""
+    role = ended_by if ended_by in ("member", "listener", "supervisor") else "sameboat"
+    event = _append(ctx, session, conversation.id, kind="ended", sender_id=sender_id, role=role)
+    now = ctx.now()
+    minutes = _minutes(conversation.started_at, now) if charge else 0
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id)
+        .values(status="ended", ended_at=now, ended_by=ended_by, minutes_charged=minutes)
+    )
+    # Session minutes count against the member's sponsor's budget.
+    sponsor_id = session.scalar(select(User.sponsor_id).where(User.id == conversation.member_id))
+    if sponsor_id and minutes:
+        session.execute(
+            update(Sponsor).where(Sponsor.id == sponsor_id).values(minutes_used=Sponsor.minutes_used + minutes)
+        )
+    return event
 
 
 def add_notice(ctx: ServiceContext, session: Session, conversation_id: str, text: str) -> dict[str, Any]:

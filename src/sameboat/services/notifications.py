@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sameboat.adapters.mail import Mailer
@@ -46,8 +46,10 @@ def queue(
     ics: str | None = None,
     booking_id: str | None = None,
     next_step_id: str | None = None,
+    email: bool = True,
 ) -> Notification:
-    """Add a notice inside the caller's transaction (so it exists exactly when the change does)."""
+    """Add a notice inside the caller's transaction (so it exists exactly when the change does).
+    ``email=False`` keeps it in the app only (it is marked as needing no email)."""
     notice = Notification(
         user_id=user_id,
         kind=kind,
@@ -60,6 +62,7 @@ def queue(
         next_step_id=next_step_id,
         email_attempts=0,
         email_error="",
+        emailed_at=None if email else send_after,
         cancelled=False,
     )
     session.add(notice)
@@ -69,8 +72,11 @@ def queue(
 def cancel_pending(
     session: Session, now: datetime, *, booking_id: str | None = None, next_step_id: str | None = None
 ) -> None:
-    """Withdraw notices that are not due yet (reminders for a cancelled booking, say)."""
-    statement = update(Notification).where(Notification.send_after > now, Notification.cancelled.is_(False))
+    """Withdraw notices not due yet, and due ones not emailed yet (a reminder for a cancelled booking that the
+    worker has not sent must not go out after the cancellation)."""
+    statement = update(Notification).where(
+        or_(Notification.send_after > now, Notification.emailed_at.is_(None)), Notification.cancelled.is_(False)
+    )
     if booking_id is not None:
         statement = statement.where(Notification.booking_id == booking_id)
     if next_step_id is not None:

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sameboat import __version__
 from sameboat.bootstrap import Runtime, bootstrap
 from sameboat.domain.accounts import RuleViolation
+from sameboat.services.booking import run_scheduler
 from sameboat.services.dispatch import run_dispatcher
 from sameboat.services.errors import ServiceError
 from sameboat.services.matching import reembed_stale_stories
@@ -104,11 +105,26 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                     runtime.escalation,
                 )
             )
+        # The same switch turns the booking scheduler off in tests that drive time by hand.
+        if settings.dispatch_interval_seconds > 0 and settings.notification_interval_seconds > 0:
+            scheduler = asyncio.create_task(
+                run_scheduler(
+                    runtime.services,
+                    runtime.booking_config,
+                    runtime.mailer,
+                    settings.base_url,
+                    settings.notification_interval_seconds,
+                    stop_dispatch,
+                )
+            )
+        else:
+            scheduler = None
         try:
             yield
         finally:
             stop_dispatch.set()
-            await asyncio.gather(reembedding, *([dispatcher] if dispatcher else []), return_exceptions=True)
+            background = [task for task in (dispatcher, scheduler) if task is not None]
+            await asyncio.gather(reembedding, *background, return_exceptions=True)
             if hub is not None:
                 await hub.close()
 
