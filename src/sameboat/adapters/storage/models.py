@@ -491,9 +491,7 @@ class Notification(Base):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     booking_id: Mapped[str | None] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), nullable=True)
-    next_step_id: Mapped[str | None] = mapped_column(
-        ForeignKey("next_steps.id", ondelete="CASCADE"), nullable=True
-    )
+    next_step_id: Mapped[str | None] = mapped_column(ForeignKey("next_steps.id", ondelete="CASCADE"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
