@@ -14,8 +14,9 @@ import yaml
 from sameboat.adapters.storage.database import upgrade
 from sameboat.bootstrap import bootstrap
 from sameboat.domain.accounts import ListenerStatus, MemberPreferences, Role
+from sameboat.domain.booking import WeeklyWindow
 from sameboat.domain.listeners import ListenerProfileDraft
-from sameboat.services import accounts, listeners, sponsors
+from sameboat.services import accounts, booking, listeners, sponsors
 from sameboat.settings import Settings
 
 DEMO_PASSWORD = "sameboat-demo-2026"
@@ -39,6 +40,13 @@ def listener_email(index: int, display_name: str) -> str:
     """The sign-in email of the demo listener at ``index`` in listeners.yaml."""
     slug = re.sub(r"[^a-z0-9]+", ".", display_name.lower()).strip(".")
     return f"{slug}.{index + 1}@listeners.demo.sameboat.example"
+
+
+def demo_availability(index: int) -> list[WeeklyWindow]:
+    """Varied weekly times so the booking page has something to show: two evenings and, for some, a morning."""
+    evenings = [WeeklyWindow(day, 18 * 60, 21 * 60) for day in sorted({index % 5, (index + 2) % 5})]
+    weekend = [WeeklyWindow(5 + index % 2, 9 * 60, 12 * 60)] if index % 3 == 0 else []
+    return evenings + weekend
 
 
 def seed_demo(settings: Settings) -> DemoSummary:
@@ -106,6 +114,9 @@ def seed_demo(settings: Settings) -> DemoSummary:
                 ctx, user.id, draft, status=status, certified_high_risk=bool(entry.get("certified_high_risk"))
             )
             if status == ListenerStatus.APPROVED:
+                booking.set_availability(
+                    ctx, user, draft.timezone or "UTC", demo_availability(index), runtime.booking_config
+                )
                 summary.listeners += 1
                 if summary.listeners == 1:
                     summary.accounts.append(("listener", email))

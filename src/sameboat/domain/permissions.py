@@ -19,6 +19,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "conversations.take_part":     frozenset({M, L, S}),  # only their own (supervisors: ones they joined)
     "listener.console":            frozenset({L}),        # go online, answer offers, private notes
     "member.preferences.edit":     frozenset({M}),
+    "bookings.make":               frozenset({M}),        # book, move a booking
+    "bookings.view_own":           frozenset({M, L}),     # their own bookings: see, join, cancel
+    "availability.edit_own":       frozenset({L}),        # weekly times for booked sessions
+    "notifications.read_own":      frozenset({M, L}),     # in-app notices (reminders, check-ins)
     "listeners.browse":            frozenset({M, L, S, A}),
     "listener.profile.edit_own":   frozenset({L}),
     "listeners.review":            frozenset({A}),        # approve, pause, suspend

@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from sameboat.domain.taxonomy import Taxonomy
+from sameboat.services import notifications
 from sameboat.services.safety import crisis_resources
 from sameboat.web import security
 
@@ -35,8 +36,21 @@ HOME_FOR_ROLE = {
     "sponsor_admin": "/sponsor",
 }
 NAV_FOR_ROLE = {
-    "member": [("/home", "Talk"), ("/listeners", "Listeners"), ("/preferences", "Preferences")],
-    "listener": [("/console", "Console"), ("/listener/profile", "My profile"), ("/listeners", "Listeners")],
+    "member": [
+        ("/home", "Talk"),
+        ("/bookings", "Bookings"),
+        ("/listeners", "Listeners"),
+        ("/notifications", "Notices"),
+        ("/preferences", "Preferences"),
+    ],
+    "listener": [
+        ("/console", "Console"),
+        ("/bookings", "Bookings"),
+        ("/listener/availability", "Availability"),
+        ("/notifications", "Notices"),
+        ("/listener/profile", "My profile"),
+        ("/listeners", "Listeners"),
+    ],
     "supervisor": [("/supervise", "Supervise"), ("/listeners", "Listeners")],
     "admin": [
         ("/admin", "Admin"),
@@ -62,6 +76,9 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     )
     base = {
         "user": user,
+        "unread": notifications.unread_count(request.app.state.runtime.services, user)
+        if user is not None and user.role in ("member", "listener")
+        else 0,
         "nav": NAV_FOR_ROLE.get(user.role, []) if user else [],
         "csrf_token": request.scope.get(security.CSRF_SCOPE_KEY, ""),
         "crisis": crisis,

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from sameboat.adapters.storage.models import User
 from sameboat.domain.accounts import RuleViolation
-from sameboat.services import aftercare, conversations, dispatch, presence
+from sameboat.services import aftercare, booking, conversations, dispatch, presence
 from sameboat.services.errors import ServiceError
 from sameboat.web import security
 from sameboat.web.pages.forms import error_details, optional, text
@@ -136,8 +136,20 @@ async def save_notes(request: Request, conversation_id: str, user: User = Depend
 def console(request: Request, user: User = Depends(console_user)) -> Response:
     ctx = security.services(request)
     state = dispatch.console_view(ctx, user)
+    upcoming = [
+        b
+        for b in booking.bookings_for(ctx, user, request.app.state.runtime.booking_config, past_days=0)
+        if b.status == "booked"
+    ][:3]
     return render(
-        request, "console.html", {"presence": presence.presence_of(ctx, user), "conversations": state["conversations"]}
+        request,
+        "console.html",
+        {
+            "presence": presence.presence_of(ctx, user),
+            "conversations": state["conversations"],
+            "next_bookings": upcoming,
+            "zone": booking.zone_of(booking.availability_of(ctx, user.id)[1]),
+        },
     )
 
 
