@@ -6,7 +6,7 @@ import email
 import email.policy
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage as Message
 
 import pytest
@@ -86,7 +86,7 @@ def test_slots_follow_the_listeners_clock_across_the_daylight_saving_change(serv
     slots = booking.open_slots(services, member, listener.id, CONFIG)
     # 18:00 and 19:00 in New York: 22:00/23:00 UTC while on EDT, 23:00/00:00 UTC from 2 November (EST).
     assert slots[:4] == [utc(2026, 10, 26, 22), utc(2026, 10, 26, 23), utc(2026, 11, 2, 23), utc(2026, 11, 3, 0)]
-    assert all(slot.astimezone(booking._zone_of("America/New_York")).hour in (18, 19) for slot in slots)
+    assert all(slot.astimezone(booking.zone_of("America/New_York")).hour in (18, 19) for slot in slots)
 
 
 def test_booking_emails_a_valid_invite_and_the_reminder_arrives_on_time(services, people, smtp, clock) -> None:
@@ -235,3 +235,20 @@ def test_the_session_opens_for_both_and_no_shows_are_recorded(services, people, 
         assert second.status == "no_show" and second.no_show == "both" and second.slot_key is None
         closed = uow.session.get(Conversation, second.conversation_id)
         assert closed.status == "ended" and closed.ended_by == "no_show" and closed.minutes_charged == 0
+
+
+def test_a_listener_with_a_session_about_to_start_gets_no_talk_now_offers(services, people, clock) -> None:
+    from sameboat.domain.dispatch import DispatchConfig
+    from sameboat.services import dispatch, presence
+
+    member, other, listener = people
+    booking.book(services, member, listener.id, utc(2026, 11, 2, 23), "", CONFIG)
+    presence.set_state(services, listener, "online")
+    config = DispatchConfig(offer_timeout=timedelta(seconds=30), break_between_sessions=timedelta(0))
+    clock.now = utc(2026, 11, 2, 22, 30)  # 30 minutes before the booked session
+    presence.heartbeat(services, listener.id)
+    dispatch.request_support(services, other, "My wife and I are divorcing and the kids are caught in it.", [])
+    assert dispatch.dispatch_tick(services, config).offers_sent == 0
+    clock.now = utc(2026, 11, 3, 0, 1)  # after it ends, offers reach them again
+    presence.heartbeat(services, listener.id)
+    assert dispatch.dispatch_tick(services, config).offers_sent == 1

@@ -65,7 +65,7 @@ class BookingView:
     can_change: bool  # reschedule without it counting as late
 
 
-def _zone_of(name: str | None) -> ZoneInfo:
+def zone_of(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
     except Exception:  # noqa: BLE001 - a zone removed from the system's database falls back to UTC
@@ -171,7 +171,7 @@ def open_slots(ctx: ServiceContext, member: User, listener_id: str, config: Book
     with ctx.uow() as uow:
         s = uow.session
         _bookable_listener(s, member.id, listener_id)
-        zone = _zone_of(_listener_zone_name(s, listener_id))
+        zone = zone_of(_listener_zone_name(s, listener_id))
         start = now + timedelta(minutes=rules.min_lead_minutes)
         end = now + timedelta(days=rules.horizon_days)
         candidates = rules_of.slots_between(_windows(s, listener_id), zone, start, end, rules.slot_minutes)
@@ -212,7 +212,7 @@ def _names(session: Session, member_id: str, listener_id: str) -> tuple[str, str
 
 
 def _when(starts_at: datetime, zone_name: str | None) -> str:
-    local = starts_at.astimezone(_zone_of(zone_name))
+    local = starts_at.astimezone(zone_of(zone_name))
     return f"{local:%A %d %B %Y at %H:%M} ({local.tzname()})"
 
 
@@ -302,7 +302,7 @@ def _insert_booking(
     now = ctx.now()
     rules_of.check_start(starts_at, now, rules)
     profile = _bookable_listener(s, member.id, listener_id)
-    zone = _zone_of(profile.timezone)
+    zone = zone_of(profile.timezone)
     if not rules_of.is_offered(_windows(s, listener_id), zone, starts_at, rules.slot_minutes):
         raise InvalidInput(
             f"{profile.display_name} isn't available at that time. Please pick one of their times.", field="starts_at"
@@ -486,7 +486,7 @@ def remember_member_zone(ctx: ServiceContext, member: User, timezone: str) -> st
     try:
         rules_of.zone(timezone)
     except RuleViolation:
-        return _zone_of(None).key
+        return zone_of(None).key
     with ctx.uow() as uow:
         profile = uow.session.get(MemberProfile, member.id)
         if profile is not None and profile.timezone != timezone:

@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sameboat.adapters.storage.models import (
+    Booking,
     Conversation,
     Lease,
     ListenerPresence,
@@ -64,6 +65,8 @@ CANDIDATES_KEPT = 50
 CHOSEN_LISTENER_BONUS = 10.0
 HIGH_RISK_LEVELS = ("high", "imminent")
 CERTIFIED_BONUS = 5.0
+# No talk-now offers to a listener whose booked session starts within this time (a conversation runs ~30 min).
+BOOKED_SESSION_GUARD = timedelta(minutes=45)
 DISPATCH_CHANNEL = "dispatch"
 LISTENER_DROPPED_NOTICE = (
     "Your listener's connection dropped. They may be back in a moment. You can wait here, or end the "
@@ -311,7 +314,16 @@ def load_state(session: Session, now: datetime, config: DispatchConfig) -> Dispa
             select(func.max(Conversation.ended_at)).where(Conversation.listener_id == profile.user_id)
         )
         rest_until = last_end + config.break_between_sessions if last_end else None
-        break_until = max(filter(None, [presence.break_until, rest_until]), default=None)
+        # A booked session starting soon (or under way) keeps the listener free for it.
+        booked_until = session.scalar(
+            select(func.max(Booking.ends_at)).where(
+                Booking.listener_id == profile.user_id,
+                Booking.status == "booked",
+                Booking.starts_at <= now + BOOKED_SESSION_GUARD,
+                Booking.ends_at > now,
+            )
+        )
+        break_until = max(filter(None, [presence.break_until, rest_until, booked_until]), default=None)
         listeners.append(
             ListenerAvailability(
                 id=profile.user_id,
