@@ -71,6 +71,8 @@ def fill(path: str, world, role: str) -> str:  # type: ignore[no-untyped-def]
         "offer_id": "no-such-offer",
         "alert_id": "no-such-alert",
         "report_id": "no-such-report",
+        "step_id": "no-such-step",
+        "slug": "no-such-resource",
     }
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
 

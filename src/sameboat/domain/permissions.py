@@ -19,6 +19,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "conversations.take_part":     frozenset({M, L, S}),  # only their own (supervisors: ones they joined)
     "listener.console":            frozenset({L}),        # go online, answer offers, private notes
     "member.preferences.edit":     frozenset({M}),
+    "history.own":                 frozenset({M}),        # past conversations, delete, favourites, talk again
+    "next_steps.own":              frozenset({M}),        # answer the check-in on a step they set
+    "resources.browse":            frozenset({M, L}),     # the library of articles and exercises
+    "resources.share":             frozenset({L}),        # share a resource in their own conversation
     "listeners.browse":            frozenset({M, L, S, A}),
     "listener.profile.edit_own":   frozenset({L}),
     "listeners.review":            frozenset({A}),        # approve, pause, suspend

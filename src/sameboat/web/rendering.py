@@ -35,8 +35,19 @@ HOME_FOR_ROLE = {
     "sponsor_admin": "/sponsor",
 }
 NAV_FOR_ROLE = {
-    "member": [("/home", "Talk"), ("/listeners", "Listeners"), ("/preferences", "Preferences")],
-    "listener": [("/console", "Console"), ("/listener/profile", "My profile"), ("/listeners", "Listeners")],
+    "member": [
+        ("/home", "Talk"),
+        ("/history", "History"),
+        ("/listeners", "Listeners"),
+        ("/resources", "Resources"),
+        ("/preferences", "Preferences"),
+    ],
+    "listener": [
+        ("/console", "Console"),
+        ("/listener/profile", "My profile"),
+        ("/listeners", "Listeners"),
+        ("/resources", "Resources"),
+    ],
     "supervisor": [("/supervise", "Supervise"), ("/listeners", "Listeners")],
     "admin": [
         ("/admin", "Admin"),

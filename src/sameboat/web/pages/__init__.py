@@ -1,5 +1,5 @@
 """Server-rendered pages. Parse, authorise, call a service, render."""
 
-from sameboat.web.pages import account, admin, directory, listener, member, public, supervise, talk
+from sameboat.web.pages import account, admin, continuity, directory, listener, member, public, supervise, talk
 
-ROUTERS = [m.router for m in (public, account, member, directory, listener, admin, talk, supervise)]
+ROUTERS = [m.router for m in (public, account, member, directory, listener, admin, talk, supervise, continuity)]
