@@ -160,6 +160,7 @@ def test_delete_wipes_the_transcript_for_both_and_keeps_what_safety_and_budgets_
     assert [p.id for p in continuity.history(services, member)] == [keep]
     assert "My brother" not in client.get("/history").text
     assert client.get(f"/conversations/{gone}").status_code == 404
+    assert client.get(f"/conversations/{gone}/feedback").status_code == 404
 
     # The listener no longer sees the transcript either, but keeps their note.
     assert [e["body"] for e in conversations.events_after(services, gone, dana, 0)] == [None] * 4
@@ -253,6 +254,8 @@ def test_next_step_bad_input_gets_clear_errors_and_saves_nothing(client, service
         ({"step": "call my sister", "check_in": "date", "check_in_date": str(today + timedelta(days=61))}, "60 days"),
         ({"step": "call my sister", "check_in": "date", "check_in_date": "next tuesday"}, "Choose a check-in date"),
         ({"step": "call my sister", "check_in": "soon"}, "Choose when we should check in"),
+        # A date typed in wins over the radio choice, so a past one is refused even with "in 2 days" ticked.
+        ({"step": "call my sister", "check_in": "2d", "check_in_date": str(today - timedelta(days=3))}, "passed"),
         ({"step": "x" * 5000, "check_in": "2d"}, "too long"),
     ]:
         response = client.post(url, data=feedback_form(client, **fields))

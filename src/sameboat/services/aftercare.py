@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sameboat.adapters.storage.models import Favourite, Feedback, ListenerNote, ListenerProfile, User
 from sameboat.services import next_steps
 from sameboat.services.conversations import conversation_or_404
-from sameboat.services.errors import Conflict, Forbidden, InvalidInput
+from sameboat.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sameboat.services.unit_of_work import ServiceContext
 
 COMMENT_MAX = 2000
@@ -35,6 +35,8 @@ def give_feedback(
         conversation = conversation_or_404(s, conversation_id)
         if conversation.member_id != member.id:
             raise Forbidden("Only the member in a conversation can say how it went.")
+        if conversation.member_deleted_at is not None:
+            raise NotFound("That conversation is no longer in your history.")
         if conversation.status != "ended":
             raise Conflict("You can give feedback once the conversation has ended.")
         if s.get(Feedback, conversation_id) is not None:

@@ -97,6 +97,8 @@ def feedback_form(request: Request, conversation_id: str, user: User = Depends(p
     me = conversations.participant(ctx, conversation_id[:64], user)
     if me.role != "member":
         return RedirectResponse(f"/conversations/{me.conversation_id}", status_code=303)
+    if conversations.summary(ctx, me).member_deleted_at is not None:
+        raise NotFound("That conversation is no longer in your history.")
     return render(
         request,
         "feedback.html",
@@ -113,10 +115,11 @@ async def give_feedback(request: Request, conversation_id: str, user: User = Dep
     try:
         felt = text(data, "felt_heard", 2)
         profile = user.member_profile
+        chosen_date = text(data, "check_in_date", 20)
         step = next_steps.draft(
             text(data, "step", 400),
-            text(data, "check_in", 10),
-            text(data, "check_in_date", 20),
+            "date" if chosen_date else text(data, "check_in", 10),  # a date typed in is the clearest choice
+            chosen_date,
             ctx.now(),
             profile.timezone if profile else None,
         )
