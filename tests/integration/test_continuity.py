@@ -85,7 +85,7 @@ def test_history_lists_only_own_conversations_newest_first(client, services, clo
     page = client.get("/history").text
     assert page.count("<h3>Dana</h3>") == 2 and "Theo" not in page
     assert "25 min" in page and "you gave feedback" in page and "no feedback given" in page
-    assert "★ Favourite" in page and "Not online right now" in page and f'href="/book/{dana.id}"' in page
+    assert "★ Favourite" in page and "Not free to talk right now" in page and f'href="/book/{dana.id}"' in page
     assert "@" not in page.split("<main")[1].split("</main>")[0]  # no email anywhere in the list
 
 
@@ -97,10 +97,10 @@ def test_talk_again_starts_with_that_listener_or_says_they_are_offline(client, s
     talk(services, clock, member, dana, "Hello")
     page_for(client, member)
     offline = client.post(f"/history/talk-again/{dana.id}", data={"csrf_token": csrf_of(client)})
-    assert offline.status_code == 200 and "Dana isn't online right now" in offline.text
+    assert offline.status_code == 200 and "Dana isn't free to talk right now" in offline.text
     assert f'href="/book/{dana.id}"' in offline.text
     presence.set_state(services, dana, "online")
-    assert "Online now" in client.get("/history").text
+    assert "Free to talk now" in client.get("/history").text
     started = client.post(
         f"/history/talk-again/{dana.id}", data={"csrf_token": csrf_of(client)}, follow_redirects=False
     )

@@ -552,13 +552,13 @@ async def receipt(ctx: ServiceContext, conversation_id: str, user: User, seq: in
 def store_resource_share(ctx: ServiceContext, conversation_id: str, listener: User, slug: str) -> dict[str, Any]:
     """A listener shares a library resource: an event of kind ``resource`` whose body is the slug."""
     slug = slug.strip() if isinstance(slug, str) else ""
-    if not slug or shipped_library().get(slug) is None:
-        raise InvalidInput("We don't have that resource. Choose one from the list.", field="slug")
     with ctx.uow() as uow:
         s = uow.session
         conversation = conversation_or_404(s, conversation_id)
         if _role_in(conversation, listener) != "listener":
             raise Forbidden("Only the listener in this conversation can share a resource here.")
+        if not slug or shipped_library().get(slug) is None:
+            raise InvalidInput("We don't have that resource. Choose one from the list.", field="slug")
         if conversation.status != "active":
             raise Conflict("This conversation has ended.")
         return append_event(ctx, s, conversation_id, kind="resource", sender_id=listener.id, role="listener", body=slug)
