@@ -417,3 +417,17 @@ def test_resource_pages_filter_by_topic_and_show_crisis_resources_as_data(client
     assert "Reach someone now" in crisis and "988" in crisis and 'href="tel:988"' in crisis
     with services.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(User)) >= 4
+
+
+def test_dates_are_shown_in_the_members_time_zone(client, services, clock, people) -> None:  # type: ignore[no-untyped-def]
+    from sameboat.adapters.storage.models import MemberProfile
+
+    member = people["member"]
+    clock.now = clock.now.replace(hour=23, minute=0)  # late on the 25th in UTC: already the 26th in Sydney
+    talk(services, clock, member, people["dana"], "Hello")
+    page_for(client, member)
+    assert "Wed 25 Nov 2026" in client.get("/history").text
+    with services.uow() as uow:
+        uow.session.get(MemberProfile, member.id).timezone = "Australia/Sydney"
+    page_for(client, member)
+    assert "Thu 26 Nov 2026" in client.get("/history").text

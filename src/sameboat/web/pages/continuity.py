@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from jinja2 import pass_context
 
 from sameboat.adapters.storage.models import Conversation, User
 from sameboat.domain.accounts import RuleViolation
-from sameboat.domain.next_steps import ANSWERS, OUTCOME_MAX
+from sameboat.domain.next_steps import ANSWERS, OUTCOME_MAX, zone
 from sameboat.domain.resources import KINDS, shipped_library
 from sameboat.services import continuity, conversations, dispatch, next_steps
 from sameboat.services.conversations import Participant
@@ -19,13 +21,24 @@ from sameboat.services.unit_of_work import ServiceContext
 from sameboat.web import security
 from sameboat.web.markdown import to_html
 from sameboat.web.pages.forms import error_details, text
-from sameboat.web.rendering import render
+from sameboat.web.rendering import render, templates
 
 router = APIRouter()
 history_owner = security.page_requires("history.own")
 step_owner = security.page_requires("next_steps.own")
 reader = security.page_requires("resources.browse")
 sharer = security.page_requires("resources.share")
+
+
+@pass_context
+def local_day(context: Any, moment: datetime, fmt: str = "%-d %b %Y") -> str:
+    """A date in the signed-in person's own time zone (UTC until they have one)."""
+    user = context.get("user")
+    profile = (user.member_profile or user.listener_profile) if user is not None else None
+    return moment.astimezone(zone(getattr(profile, "timezone", None))).strftime(fmt)
+
+
+templates.env.filters["day"] = local_day
 
 
 # --- history -------------------------------------------------------------------------------------------------
