@@ -72,6 +72,8 @@ def fill(path: str, world, role: str) -> str:  # type: ignore[no-untyped-def]
         "alert_id": "no-such-alert",
         "report_id": "no-such-report",
         "booking_id": "no-such-booking",
+        "step_id": "no-such-step",
+        "slug": "no-such-resource",
     }
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
 

@@ -23,6 +23,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "bookings.view_own":           frozenset({M, L}),     # their own bookings: see, join, cancel
     "availability.edit_own":       frozenset({L}),        # weekly times for booked sessions
     "notifications.read_own":      frozenset({M, L}),     # in-app notices (reminders, check-ins)
+    "history.own":                 frozenset({M}),        # past conversations, delete, favourites, talk again
+    "next_steps.own":              frozenset({M}),        # answer the check-in on a step they set
+    "resources.browse":            frozenset({M, L}),     # the library of articles and exercises
+    "resources.share":             frozenset({L}),        # share a resource in their own conversation
     "listeners.browse":            frozenset({M, L, S, A}),
     "listener.profile.edit_own":   frozenset({L}),
     "listeners.review":            frozenset({A}),        # approve, pause, suspend

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from sameboat.adapters.storage.models import Favourite, Feedback, ListenerNote, User
+from sameboat.adapters.storage.models import Favourite, Feedback, ListenerNote, ListenerProfile, User
+from sameboat.services import next_steps
 from sameboat.services.conversations import conversation_or_404
-from sameboat.services.errors import Conflict, Forbidden, InvalidInput
+from sameboat.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sameboat.services.unit_of_work import ServiceContext
 
 COMMENT_MAX = 2000
@@ -21,6 +22,7 @@ def give_feedback(
     felt_heard: int,
     would_talk_again: bool,
     comment: str = "",
+    next_step: next_steps.StepDraft | None = None,
 ) -> Feedback:
     if not isinstance(felt_heard, int) or not 1 <= felt_heard <= 5:
         raise InvalidInput("Choose how heard you felt, from 1 to 5.", field="felt_heard")
@@ -33,6 +35,8 @@ def give_feedback(
         conversation = conversation_or_404(s, conversation_id)
         if conversation.member_id != member.id:
             raise Forbidden("Only the member in a conversation can say how it went.")
+        if conversation.member_deleted_at is not None:
+            raise NotFound("That conversation is no longer in your history.")
         if conversation.status != "ended":
             raise Conflict("You can give feedback once the conversation has ended.")
         if s.get(Feedback, conversation_id) is not None:
@@ -50,6 +54,11 @@ def give_feedback(
         favourite = s.get(Favourite, (member.id, conversation.listener_id))
         if would_talk_again and favourite is None:
             s.add(Favourite(member_id=member.id, listener_id=conversation.listener_id, created_at=ctx.now()))
+        if next_step is not None:  # same transaction: feedback and step are stored together or not at all
+            name = s.scalar(
+                select(ListenerProfile.display_name).where(ListenerProfile.user_id == conversation.listener_id)
+            )
+            next_steps.add(ctx, s, conversation, next_step, name or "your listener")
         s.flush()
         return feedback
 

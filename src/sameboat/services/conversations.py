@@ -23,6 +23,7 @@ from sameboat.adapters.storage.models import (
     Sponsor,
     User,
 )
+from sameboat.domain.resources import shipped_library
 from sameboat.domain.safety.moderation import SENDER_MESSAGES, Category, moderate
 from sameboat.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sameboat.services.unit_of_work import ServiceContext
@@ -154,7 +155,7 @@ def _name_of(session: Session, user_id: str | None, role: str) -> str:
 
 def _event_view(ctx: ServiceContext, event: ConversationEvent, name: str) -> dict[str, Any]:
     body = ctx.cipher.decrypt(event.body_ciphertext) if (ctx.cipher and event.body_ciphertext) else None
-    return {
+    view = {
         "type": "event",
         "conversation_id": event.conversation_id,
         "seq": event.seq,
@@ -168,6 +169,15 @@ def _event_view(ctx: ServiceContext, event: ConversationEvent, name: str) -> dic
         "audience": event.audience,
         "hidden": event.hidden,
     }
+    if event.kind == "resource":
+        view["resource"] = _resource_card(body)
+    return view
+
+
+def _resource_card(slug: str | None) -> dict[str, object] | None:
+    """A shared resource's link card (its body is the slug; None once the member deleted the conversation)."""
+    resource = shipped_library().get(slug) if slug else None
+    return resource.card() if resource is not None else None
 
 
 def _append(
@@ -552,6 +562,28 @@ async def receipt(ctx: ServiceContext, conversation_id: str, user: User, seq: in
         await ctx.hub.publish(
             conversation_channel(conversation_id), {"type": "receipt", "kind": kind, "seq": stored, "by": role}
         )
+
+
+def store_resource_share(ctx: ServiceContext, conversation_id: str, listener: User, slug: str) -> dict[str, Any]:
+    """A listener shares a library resource: an event of kind ``resource`` whose body is the slug."""
+    slug = slug.strip() if isinstance(slug, str) else ""
+    with ctx.uow() as uow:
+        s = uow.session
+        conversation = conversation_or_404(s, conversation_id)
+        if _role_in(conversation, listener) != "listener":
+            raise Forbidden("Only the listener in this conversation can share a resource here.")
+        if not slug or shipped_library().get(slug) is None:
+            raise InvalidInput("We don't have that resource. Choose one from the list.", field="slug")
+        if conversation.status != "active":
+            raise Conflict("This conversation has ended.")
+        return append_event(ctx, s, conversation_id, kind="resource", sender_id=listener.id, role="listener", body=slug)
+
+
+async def share_resource(ctx: ServiceContext, conversation_id: str, listener: User, slug: str) -> dict[str, Any]:
+    event = await asyncio.to_thread(store_resource_share, ctx, conversation_id, listener, slug)
+    if ctx.hub is not None:
+        await ctx.hub.publish(conversation_channel(conversation_id), event)
+    return event
 
 
 async def typing(ctx: ServiceContext, conversation_id: str, role: str) -> None:

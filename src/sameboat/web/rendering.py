@@ -39,7 +39,9 @@ NAV_FOR_ROLE = {
     "member": [
         ("/home", "Talk"),
         ("/bookings", "Bookings"),
+        ("/history", "History"),
         ("/listeners", "Listeners"),
+        ("/resources", "Resources"),
         ("/notifications", "Notices"),
         ("/preferences", "Preferences"),
     ],
@@ -50,6 +52,7 @@ NAV_FOR_ROLE = {
         ("/notifications", "Notices"),
         ("/listener/profile", "My profile"),
         ("/listeners", "Listeners"),
+        ("/resources", "Resources"),
     ],
     "supervisor": [("/supervise", "Supervise"), ("/listeners", "Listeners")],
     "admin": [

@@ -7,9 +7,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from sameboat.adapters.storage.models import User
 from sameboat.domain.accounts import RuleViolation
-from sameboat.services import aftercare, booking, conversations, dispatch, presence
-from sameboat.services.errors import ServiceError
+from sameboat.services import aftercare, booking, conversations, dispatch, next_steps, presence
+from sameboat.services.errors import NotFound, ServiceError
 from sameboat.web import security
+from sameboat.web.pages import continuity as continuity_pages
 from sameboat.web.pages.forms import error_details, optional, text
 from sameboat.web.rendering import render
 
@@ -71,14 +72,20 @@ def conversation_page(
     ctx = security.services(request)
     me = conversations.participant(ctx, conversation_id[:64], user)
     other = conversations.other_name(ctx, me)
+    conversation = conversations.summary(ctx, me)
     context: dict[str, object] = {
-        "conversation": conversations.summary(ctx, me),
+        "conversation": conversation,
         "role": me.role,
         "other_name": other,
         "note_saved": bool(note_saved),
     }
     if me.role == "listener":
         context["note"], context["concern"] = aftercare.note_for(ctx, user, me.conversation_id)
+    if conversation.member_deleted_at is not None:  # the member deleted it: no transcript for anyone here
+        if me.role != "listener":
+            raise NotFound("That conversation is no longer in your history.")
+        return render(request, "conversation_deleted.html", context)
+    context.update(continuity_pages.conversation_extras(ctx, user, me, conversation))
     if me.role == "supervisor":
         context["other_name"] = "Member and listener"
     return render(request, "conversation.html", context)
@@ -90,6 +97,8 @@ def feedback_form(request: Request, conversation_id: str, user: User = Depends(p
     me = conversations.participant(ctx, conversation_id[:64], user)
     if me.role != "member":
         return RedirectResponse(f"/conversations/{me.conversation_id}", status_code=303)
+    if conversations.summary(ctx, me).member_deleted_at is not None:
+        raise NotFound("That conversation is no longer in your history.")
     return render(
         request,
         "feedback.html",
@@ -105,6 +114,15 @@ async def give_feedback(request: Request, conversation_id: str, user: User = Dep
     context = {"conversation_id": me.conversation_id, "listener_name": conversations.other_name(ctx, me)}
     try:
         felt = text(data, "felt_heard", 2)
+        profile = user.member_profile
+        chosen_date = text(data, "check_in_date", 20)
+        step = next_steps.draft(
+            text(data, "step", 400),
+            "date" if chosen_date else text(data, "check_in", 10),  # a date typed in is the clearest choice
+            chosen_date,
+            ctx.now(),
+            profile.timezone if profile else None,
+        )
         aftercare.give_feedback(
             ctx,
             user,
@@ -112,11 +130,18 @@ async def give_feedback(request: Request, conversation_id: str, user: User = Dep
             felt_heard=int(felt) if felt.isdigit() else 0,
             would_talk_again=text(data, "again", 5) == "yes",
             comment=text(data, "comment", 2000),
+            next_step=step,
         )
     except (ServiceError, RuleViolation) as exc:
-        message, _, status = error_details(exc)
-        return render(request, "feedback.html", {**context, "error": message}, status=status)
-    return render(request, "feedback.html", {**context, "saved": True})
+        message, field, status = error_details(exc)
+        values = {k: v for k, v in data.items() if k in ("step", "check_in", "check_in_date", "comment")}
+        return render(
+            request,
+            "feedback.html",
+            {**context, "error": message, "error_field": field, "values": values},
+            status=status,
+        )
+    return render(request, "feedback.html", {**context, "saved": True, "step": step})
 
 
 @router.post("/conversations/{conversation_id}/notes")

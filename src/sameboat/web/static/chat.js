@@ -57,6 +57,31 @@
     return bubble({ kind: "notice", body: text }, false);
   }
 
+  // A library resource shared by the listener: a link card (the title comes from the server, never HTML).
+  function resourceCard(event, mine) {
+    const li = document.createElement("li");
+    li.className = "msg resource-share " + (mine ? "mine" : "theirs");
+    li.dataset.seq = event.seq;
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = mine ? "You shared" : event.name + " shared";
+    li.append(who);
+    if (event.resource) {
+      const link = document.createElement("a");
+      link.href = "/resources/" + encodeURIComponent(event.resource.slug);
+      link.target = "_blank";
+      link.rel = "noopener";
+      link.textContent = event.resource.title;
+      const meta = document.createElement("span");
+      meta.className = "meta";
+      meta.textContent = event.resource.kind + " · " + event.resource.minutes + " min · opens in a new tab";
+      li.append(link, meta);
+    } else {
+      li.append(document.createTextNode("a resource that is no longer available"));
+    }
+    return li;
+  }
+
   function show(event) {
     if (event.seq <= lastSeq) return;
     lastSeq = event.seq;
@@ -76,6 +101,8 @@
         : event.name + (event.from === "listener" ? " joined the conversation." : " joined.")));
     } else if (event.kind === "notice") {
       log.append(notice(event.body));
+    } else if (event.kind === "resource") {
+      log.append(resourceCard(event, mine));
     } else if (event.kind === "protocol" || event.kind === "resources") {
       // Safety cards: the protocol for the listener, crisis resources for the member (never the other way).
       const card = document.createElement("li");
