@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     data_keys: str | None = None
     # Country whose crisis resources are shown by default (see domain/safety/resources).
     default_country: str = "US"
+    # Voice calls: ICE servers handed to the browsers of a conversation's parties (comma-separated URLs). Empty by
+    # default: calls on one machine or LAN need none. TURN credentials are minted per request the coturn REST-API
+    # way from the shared secret, valid for turn_ttl_seconds (longer than the longest call: coturn checks the
+    # expiry again when an allocation is refreshed). See docs/voice.md.
+    stun_urls: str = ""
+    turn_urls: str = ""
+    turn_secret: str | None = None
+    turn_ttl_seconds: int = Field(default=4 * 3600, ge=60, le=7 * 24 * 3600)
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
@@ -49,6 +57,12 @@ class Settings(BaseSettings):
                 "SAMEBOAT_SECRET_KEY must be set to a random value of at least 32 characters in production "
                 "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _turn_needs_its_secret(self) -> Settings:
+        if self.turn_urls.strip() and not self.turn_secret:
+            raise ValueError("SAMEBOAT_TURN_URLS is set but SAMEBOAT_TURN_SECRET is not (see docs/voice.md)")
         return self
 
     @property

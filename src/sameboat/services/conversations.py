@@ -239,8 +239,9 @@ def append_event(
     body: str | None,
     audience: str = "all",
     allow_ended: bool = False,
+    client_id: str | None = None,
 ) -> dict[str, Any]:
-    """Add an event in the caller's transaction and return its view (for safety notices, supervisors)."""
+    """Add an event in the caller's transaction and return its view (for safety notices, supervisors, calls)."""
     event = _append(
         ctx,
         session,
@@ -251,6 +252,7 @@ def append_event(
         body=body,
         audience=audience,
         allow_ended=allow_ended,
+        client_id=client_id,
     )
     return _event_view(ctx, event, _name_of(session, sender_id, role))
 
@@ -426,6 +428,11 @@ def end(ctx: ServiceContext, conversation_id: str, user: User) -> dict[str, Any]
         role = _role_in(conversation, user)
         if conversation.status != "active":
             raise Conflict("This conversation has already ended.")
+        from sameboat.services import calls  # calls builds on this module
+
+        # A voice call ends with its conversation: its minutes are inside the conversation's, charged below.
+        # Only the "ended" event is published; sockets see the gap before it and replay the call's end.
+        calls.close_open_call(ctx, s, conversation_id, role, user.id)
         event = _append(ctx, s, conversation_id, kind="ended", sender_id=user.id, role=role)
         now = ctx.now()
         minutes = _minutes(conversation.started_at, now)
