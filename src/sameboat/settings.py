@@ -42,13 +42,13 @@ class Settings(BaseSettings):
     # Country whose crisis resources are shown by default (see domain/safety/resources).
     default_country: str = "US"
     # Voice calls: ICE servers handed to the browsers of a conversation's parties (comma-separated URLs). Empty by
-    # default: calls on one machine or LAN need none. TURN credentials are minted per request the coturn REST-API
-    # way from the shared secret, valid for turn_ttl_seconds (longer than the longest call: coturn checks the
-    # expiry again when an allocation is refreshed). See docs/voice.md.
+    # default: calls on one machine or LAN need none. TURN credentials are minted per call the coturn REST-API way
+    # from the shared secret and are valid for turn_ttl_seconds (needed to start a relay; a relay already running
+    # carries on past the expiry). See docs/voice.md.
     stun_urls: str = ""
     turn_urls: str = ""
     turn_secret: str | None = None
-    turn_ttl_seconds: int = Field(default=4 * 3600, ge=60, le=7 * 24 * 3600)
+    turn_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
