@@ -209,3 +209,76 @@ def test_blocked_microphone_falls_back_to_chat_with_a_clear_message(
     finally:
         for context in contexts:
             context.close()
+
+
+def test_a_supervisor_listens_in_announced_to_both(demo_server, voice_browser) -> None:  # type: ignore[no-untyped-def]
+    member, listener, name, contexts = start_conversation(
+        demo_server,
+        voice_browser,
+        voice_browser,
+        "nightowl@example.org",
+        "I keep thinking about the layoffs and I'm not sleeping. Could we talk by voice?",
+        voice=True,
+    )
+    supervisor_context = voice_browser.new_context(viewport=DESKTOP)
+    supervisor = supervisor_context.new_page()
+    try:
+        # A supervisor joins only where there is a cause: here the listener flags a concern.
+        listener.get_by_role("textbox", name="Notes").fill("Not sleeping since the layoffs; would like a check-in.")
+        listener.get_by_label("I'm concerned about this member").check()
+        listener.get_by_role("button", name="Save notes").click()
+        expect(listener.get_by_role("status").filter(has_text="Notes saved")).to_be_visible()
+        conversation_url = listener.url.split("?")[0]
+        sign_in(supervisor, demo_server, "supervisor@demo.sameboat.example")
+        expect(supervisor.get_by_role("heading", name="Supervisor console")).to_be_visible()
+        token = supervisor.locator("input[name=csrf_token]").first.input_value()
+        conversation_id = conversation_url.rsplit("/", 1)[1]
+        joined = supervisor.request.post(
+            f"{demo_server}/supervise/conversations/{conversation_id}/join", form={"csrf_token": token}
+        )
+        assert joined.ok, joined.text()
+        supervisor.goto(conversation_url)
+        expect(supervisor.locator("#chat-status")).to_have_text("Connected", timeout=WAIT)
+
+        member.get_by_role("button", name="Start voice call").click()
+        listener.get_by_role("alertdialog", name=re.compile("is calling you")).get_by_role(
+            "button", name="Accept call"
+        ).click()
+        for page in (member, listener):
+            wait_for_stats(page, lambda s: s is not None and s["state"] == "connected", "the call")
+
+        supervisor.get_by_role("button", name="Listen to the call").click()
+        announced = "A Sameboat supervisor is now listening to this call"
+        for page in (member, listener, supervisor):
+            expect(page.locator(".msg.notice").filter(has_text=announced)).to_be_visible(timeout=WAIT)
+        # The supervisor receives both parties' audio (and sends none); the call between them carries on.
+        for role in ("member", "listener"):
+            leg = None
+            for _ in range(WAIT // 250):
+                leg = supervisor.evaluate("(role) => window.SameboatVoice.snapshot(role)", role)
+                if leg and leg["state"] == "connected" and leg["bytesReceived"] > 10_000:
+                    break
+                supervisor.wait_for_timeout(250)
+            else:
+                raise AssertionError(f"the supervisor never heard the {role}: {leg}")
+            assert leg["bytesSent"] == 0
+            print(f"supervisor hears the {role}: {leg['bytesReceived']} bytes received, {leg['bytesSent']} sent")
+        expect(supervisor.locator("#call-state")).to_contain_text("Listening to the call", timeout=WAIT)
+        shoot(supervisor, "call-supervisor")
+
+        supervisor.get_by_role("button", name="Stop listening").click()
+        for page in (member, listener):
+            expect(page.locator(".msg.notice").filter(has_text="stopped listening")).to_be_visible(timeout=WAIT)
+            for _ in range(WAIT // 250):
+                if page.evaluate("() => window.SameboatVoice.snapshot('supervisor')") is None:
+                    break
+                page.wait_for_timeout(250)
+            else:
+                raise AssertionError("the supervisor's connection stayed open")
+            assert snapshot(page)["state"] == "connected"  # the call itself goes on
+        member.get_by_role("button", name="Hang up").click()
+        wait_for_stats(listener, lambda s: s is None, "the call should be over for the listener")
+    finally:
+        supervisor_context.close()
+        for context in contexts:
+            context.close()
