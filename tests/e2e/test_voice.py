@@ -148,6 +148,11 @@ def test_voice_call_connects_carries_audio_both_ways_and_hangs_up_for_both(demo_
         # The chat stays usable during the call.
         chat(member, listener, "Can you hear me okay? Typing this too just in case.")
         chat(listener, member, "I can hear you clearly. Take your time.")
+        # Saving private notes mid-call doesn't leave the page (which would end the call).
+        listener.get_by_role("textbox", name="Notes").fill("Lost job in spring, not sleeping. Prefers voice.")
+        listener.get_by_role("button", name="Save notes").click()
+        expect(listener.get_by_role("status").filter(has_text="Notes saved")).to_be_visible(timeout=WAIT)
+        assert snapshot(listener)["state"] == "connected"
 
         member.get_by_role("button", name="Mute").click()
         expect(member.get_by_role("button", name="Unmute")).to_have_attribute("aria-pressed", "true")

@@ -23,6 +23,7 @@
   const GENERIC_NOTE = "You can switch between voice and chat at any time; the chat stays open. " +
     "Calls go straight between you two and are never recorded.";
   const INVITE_TIMEOUT_MS = 45000;
+  const CONNECT_TIMEOUT_MS = 40000;
   const STATS_EVERY_MS = 2000;
 
   let send = function () { return false; };
@@ -190,6 +191,7 @@
     Object.keys(call.pcs).forEach(closePeer);
     if (call.stream) call.stream.getTracks().forEach(function (t) { t.stop(); });
     clearTimeout(call.inviteTimer);
+    clearTimeout(call.connectTimer);
     clearInterval(call.timer);
     clearInterval(call.statsTimer);
     call = null;
@@ -262,6 +264,19 @@
     hangupButton.textContent = "Hang up";
     setState("Connecting…");
     frame("accept");
+    watchConnecting();
+  }
+
+  // ICE can sit in "checking" for a long time when no route exists (no TURN, strict NATs): give up clearly.
+  function watchConnecting() {
+    const id = call.id;
+    clearTimeout(call.connectTimer);
+    call.connectTimer = setTimeout(function () {
+      if (call && call.id === id && !call.connectedAt) {
+        frame("hangup", { reason: "failed" });
+        finishCall(FAILED, "error");
+      }
+    }, CONNECT_TIMEOUT_MS);
   }
 
   function declineCall() {
@@ -373,6 +388,7 @@
         hangupButton.textContent = "Hang up";
         setState("Connecting…");
         offerTo(other).catch(function () { frame("hangup", { reason: "failed" }); finishCall(FAILED, "error"); });
+        watchConnecting();
       } else if (call && call.phase === "ringing" && !mine) {
         finishCall("");
       } else if (call && call.phase === "ringing") {
@@ -430,6 +446,7 @@
           setState("Connecting…");
           hangupButton.textContent = "Hang up";
           send({ type: "call", action: "accept", call_id: f.call_id });
+          watchConnecting();
         } else if (call.phase !== "inviting") {
           send({ type: "call", action: "decline", call_id: f.call_id, reason: "busy" });
         }
@@ -488,6 +505,32 @@
   declineButton.addEventListener("click", declineCall);
   if (muteButton) muteButton.addEventListener("click", toggleMute);
   hangupButton.addEventListener("click", hangUp);
+  // Saving notes or sending a report mid-call mustn't reload the page (that would end the call): send those
+  // forms in the background while a call is on, and say so where the page would have.
+  document.querySelectorAll("form[data-keep-call]").forEach(function (form) {
+    form.addEventListener("submit", async function (e) {
+      if (!call) return;
+      e.preventDefault();
+      let note = form.querySelector(".kept-call-status");
+      if (!note) {
+        note = document.createElement("p");
+        note.className = "alert kept-call-status";
+        note.setAttribute("role", "status");
+        form.prepend(note);
+      }
+      try {
+        const response = await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" });
+        note.className = "alert kept-call-status " + (response.ok ? "success" : "error");
+        note.textContent = response.ok ? form.dataset.keepCall : "That didn't save. Try again in a moment.";
+      } catch (err) {
+        note.className = "alert kept-call-status error";
+        note.textContent = "That didn't save. Try again in a moment.";
+      }
+    });
+  });
+  window.addEventListener("beforeunload", function (e) {
+    if (call && call.phase !== "ringing") { e.preventDefault(); e.returnValue = ""; } // "leave and end the call?"
+  });
   // Closing or reloading the page ends this page's part of the call (best effort), so nobody waits on a ghost.
   window.addEventListener("pagehide", function () {
     if (!call) return;
