@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     turn_urls: str = ""
     turn_secret: str | None = None
     turn_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    # Send all call audio through TURN: neither person's browser learns the other's IP address.
+    turn_relay_only: bool = False
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
@@ -63,6 +65,8 @@ class Settings(BaseSettings):
     def _turn_needs_its_secret(self) -> Settings:
         if self.turn_urls.strip() and not self.turn_secret:
             raise ValueError("SAMEBOAT_TURN_URLS is set but SAMEBOAT_TURN_SECRET is not (see docs/voice.md)")
+        if self.turn_relay_only and not self.turn_urls.strip():
+            raise ValueError("SAMEBOAT_TURN_RELAY_ONLY needs SAMEBOAT_TURN_URLS (see docs/voice.md)")
         return self
 
     @property

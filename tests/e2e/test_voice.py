@@ -5,19 +5,21 @@ falls back to chat with a clear message."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from sameboat.demo.seed import demo_data, listener_email
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, DESKTOP, shoot
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, DESKTOP, free_port, running_demo, shoot
 from tests.e2e.test_talk_now import sign_in
 
 FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-# The talk-now and safety tests' listeners (each rests a minute after a conversation; Devon's stays open).
+# Listeners already used in this session (each rests a minute after a conversation); the safety test's
+# conversation with Devon stays open, so Devon is never free.
 TAKEN = {"Maria", "Devon"}
+BUSY = {"Devon"}
 WAIT = 30_000  # generous: two browsers and a server share two cores with other jobs
 
 SNAPSHOT = "() => window.SameboatVoice.snapshot()"
@@ -52,7 +54,8 @@ def start_conversation(base: str, member_browser, listener_browser, member_email
         member.get_by_label("Voice call").check()
     member.get_by_role("button", name="Find someone who's been there").click()
     names = member.locator(".listener-card h2").all_inner_texts()
-    name = next(n for n in names if n not in TAKEN)
+    # Someone not used yet if possible, else someone whose conversation has ended (after their short break).
+    name = next((n for n in names if n not in TAKEN), None) or next(n for n in names if n not in BUSY)
     TAKEN.add(name)
     index = [entry["display_name"] for entry in demo_data()["listeners"]].index(name)
     sign_in(listener, base, listener_email(index, name))
@@ -67,6 +70,14 @@ def start_conversation(base: str, member_browser, listener_browser, member_email
     for page in (member, listener):
         expect(page.locator("#chat-status")).to_have_text("Connected", timeout=WAIT)
     return member, listener, name, (member_context, listener_context)
+
+
+def end_conversation(member) -> None:  # type: ignore[no-untyped-def]
+    """Free the listener for later tests (a listener takes one conversation at a time)."""
+    if member.get_by_role("button", name="End conversation").is_visible():
+        member.once("dialog", lambda dialog: dialog.accept())
+        member.get_by_role("button", name="End conversation").click()
+        expect(member.locator("#chat-ended")).to_be_visible(timeout=WAIT)
 
 
 def snapshot(page) -> dict[str, Any] | None:  # type: ignore[no-untyped-def]
@@ -211,6 +222,7 @@ def test_blocked_microphone_falls_back_to_chat_with_a_clear_message(
             timeout=WAIT
         )
         chat(listener, member, "Of course. Typing works just as well.")
+        end_conversation(member)
     finally:
         for context in contexts:
             context.close()
@@ -283,7 +295,51 @@ def test_a_supervisor_listens_in_announced_to_both(demo_server, voice_browser) -
             assert snapshot(page)["state"] == "connected"  # the call itself goes on
         member.get_by_role("button", name="Hang up").click()
         wait_for_stats(listener, lambda s: s is None, "the call should be over for the listener")
+        end_conversation(member)
     finally:
         supervisor_context.close()
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture(scope="module")
+def relay_only_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second demo deployment that sends all call audio through TURN, with its TURN server down (nothing
+    listens on that port): no route for the audio can exist."""
+    dead_turn = f"turn:127.0.0.1:{free_port()}?transport=udp"
+    with running_demo(
+        tmp_path_factory.mktemp("relay-only"),
+        SAMEBOAT_TURN_URLS=dead_turn,
+        SAMEBOAT_TURN_SECRET="not-used-by-anyone",
+        SAMEBOAT_TURN_RELAY_ONLY="true",
+    ) as url:
+        yield url
+
+
+def test_a_call_that_cannot_connect_falls_back_to_chat(relay_only_server, voice_browser) -> None:  # type: ignore[no-untyped-def]
+    member, listener, name, contexts = start_conversation(
+        relay_only_server,
+        voice_browser,
+        voice_browser,
+        "harbor@example.org",
+        "Work is falling apart and I'm drinking more than I want to. Can we talk by voice?",
+        voice=True,
+    )
+    try:
+        member.get_by_role("button", name="Start voice call").click()
+        listener.get_by_role("alertdialog", name=re.compile("is calling you")).get_by_role(
+            "button", name="Accept call"
+        ).click()
+        expect(member.locator("#call-state")).to_have_text("Connecting…", timeout=WAIT)
+        for page in (member, listener):  # both are told, in words, and the call panel closes on both sides
+            failed = page.get_by_role("alert").filter(has_text="The call connection failed")
+            expect(failed).to_be_visible(timeout=90_000)
+            expect(failed).to_contain_text("switched back to chat")
+            expect(page.locator("#call-active")).to_be_hidden()
+            assert snapshot(page) is None
+        shoot(member, "call-failed")
+        chat(member, listener, "The call didn't work, but I'm still here.")
+        end_conversation(member)
+    finally:
         for context in contexts:
             context.close()

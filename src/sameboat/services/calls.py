@@ -300,6 +300,7 @@ def ice_servers(
     turn_urls: str,
     turn_secret: str | None,
     ttl_seconds: int,
+    relay_only: bool = False,
 ) -> dict[str, Any]:
     """The RTCIceServer list for a party of an active conversation, with short-lived TURN credentials."""
     with ctx.uow() as uow:
@@ -317,4 +318,5 @@ def ice_servers(
     if turn and turn_secret:
         username = f"{expires}:{user_id}"
         servers.append({"urls": turn, "username": username, "credential": turn_credential(turn_secret, username)})
-    return {"ice_servers": servers, "ttl": ttl_seconds, "expires": expires}
+    policy = "relay" if relay_only and turn else "all"  # RTCConfiguration.iceTransportPolicy
+    return {"ice_servers": servers, "ice_transport_policy": policy, "ttl": ttl_seconds, "expires": expires}

@@ -102,6 +102,7 @@ def ice_servers_response(request: Request, user: User, conversation_id: str) -> 
         turn_urls=settings.turn_urls,
         turn_secret=settings.turn_secret,
         ttl_seconds=settings.turn_ttl_seconds,
+        relay_only=settings.turn_relay_only,
     )
     # Credentials: never cached by the browser or a proxy.
     return JSONResponse(servers, headers={"Cache-Control": "no-store"})

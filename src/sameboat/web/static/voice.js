@@ -27,7 +27,7 @@
   const STATS_EVERY_MS = 2000;
 
   let send = function () { return false; };
-  let call = null; // this page's call: {id, phase, stream, pcs, queued, iceServers, ...}
+  let call = null; // this page's call: {id, phase, stream, pcs, queued, rtcConfig, ...}
   let openCallId = null; // a call going on in this conversation (maybe not on this page), from the events
   let listening = false; // a supervisor is listening to the open call
   let ended = root.dataset.ended === "true";
@@ -95,21 +95,26 @@
       audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true }, video: false
     });
   }
-  async function iceServers() {
+  // The RTCConfiguration for this call: STUN/TURN servers with fresh credentials, and whether audio must go
+  // through TURN (the operator's choice: then neither side learns the other's IP address).
+  async function rtcConfig() {
+    const config = { iceServers: [], iceTransportPolicy: "all" };
     try {
       const response = await fetch(panel.dataset.iceUrl, { credentials: "same-origin", cache: "no-store" });
-      if (!response.ok) return [];
+      if (!response.ok) return config;
       const body = await response.json();
-      return (body.ice_servers || []).map(function (s) {
+      config.iceServers = (body.ice_servers || []).map(function (s) {
         const server = { urls: s.urls };
         if (s.username) { server.username = s.username; server.credential = s.credential; }
         return server;
       });
-    } catch (e) { return []; } // no STUN/TURN: calls still work on one machine or a LAN
+      if (body.ice_transport_policy === "relay") config.iceTransportPolicy = "relay";
+    } catch (e) { /* no STUN/TURN: calls still work on one machine or a LAN */ }
+    return config;
   }
 
   function peer(role, sending) {
-    const pc = new RTCPeerConnection({ iceServers: call.iceServers || [] });
+    const pc = new RTCPeerConnection(call.rtcConfig || { iceServers: [] });
     call.pcs[role] = pc;
     call.queued[role] = call.queued[role] || [];
     if (sending && call.stream) {
@@ -181,7 +186,7 @@
 
   // --- the call's lifecycle -----------------------------------------------------------------------------
   function begin(id, phase) {
-    call = { id: id, phase: phase, stream: null, pcs: {}, queued: {}, iceServers: [], connectedAt: 0, muted: false };
+    call = { id: id, phase: phase, stream: null, pcs: {}, queued: {}, rtcConfig: null, connectedAt: 0, muted: false };
     message("");
     refreshIdle();
   }
@@ -220,7 +225,7 @@
     startButton.disabled = true;
     message("Checking your microphone…");
     const id = newId();
-    const servers = iceServers();
+    const servers = rtcConfig();
     let stream;
     try {
       stream = await microphone();
@@ -232,7 +237,7 @@
     }
     begin(id, "inviting");
     call.stream = stream;
-    call.iceServers = await servers;
+    call.rtcConfig = await servers;
     show(activeRow);
     setState("Calling " + otherName + "…");
     hangupButton.textContent = "Cancel call";
@@ -249,7 +254,7 @@
     if (!call || call.phase !== "ringing") return;
     call.phase = "accepting";
     acceptButton.disabled = declineButton.disabled = true;
-    const servers = iceServers();
+    const servers = rtcConfig();
     try {
       call.stream = await microphone();
     } catch (err) {
@@ -258,7 +263,7 @@
       focusChat();
       return;
     }
-    call.iceServers = await servers;
+    call.rtcConfig = await servers;
     if (!call) return; // cancelled meanwhile
     show(activeRow);
     hangupButton.textContent = "Hang up";
@@ -308,7 +313,7 @@
     if (call || !openCallId) return;
     begin(openCallId, "listening");
     listenButton.hidden = true;
-    call.iceServers = await iceServers();
+    call.rtcConfig = await rtcConfig();
     show(activeRow);
     setState("Asking to listen… both people will be told.");
     frame("listen");
@@ -399,8 +404,8 @@
       listening = false;
       if (mine) {
         const who = event.from === me ? "You" : (supervising ? event.name : otherName);
-        const why = event.reason === "failed" ? " The connection dropped." : "";
-        finishCall(who + " ended the call." + why + (supervising ? "" : " The chat is still here."));
+        if (event.reason === "failed") finishCall(supervising ? "The call's connection failed." : FAILED, "error");
+        else finishCall(who + " ended the call." + (supervising ? "" : " The chat is still here."));
         if (!supervising) focusChat();
       }
     } else if (event.kind === "listen_started") {
@@ -438,10 +443,10 @@
       if (call) {
         // Both pressed "call" at once: the listener's side gives way and answers the member's call.
         if (call.phase === "inviting" && me === "listener") {
-          const stream = call.stream, servers = call.iceServers;
+          const stream = call.stream, servers = call.rtcConfig;
           frame("cancel");
           clearTimeout(call.inviteTimer);
-          call = { id: f.call_id, phase: "accepting", stream: stream, pcs: {}, queued: {}, iceServers: servers,
+          call = { id: f.call_id, phase: "accepting", stream: stream, pcs: {}, queued: {}, rtcConfig: servers,
             connectedAt: 0, muted: false };
           setState("Connecting…");
           hangupButton.textContent = "Hang up";
