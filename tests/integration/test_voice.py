@@ -242,6 +242,7 @@ def test_turn_credentials_are_short_lived_and_only_for_parties(database_url, cha
         turn_urls="turn:turn.example.org:3478?transport=udp, turns:turn.example.org:5349?transport=tcp",
         turn_secret=secret,
         turn_ttl_seconds=3600,
+        turn_relay_only=True,
     )
     runtime = bootstrap(settings, clock=clock)
     try:
@@ -252,6 +253,7 @@ def test_turn_credentials_are_short_lived_and_only_for_parties(database_url, cha
             body = response.json()
             stun, turn = body["ice_servers"]
             assert stun == {"urls": ["stun:turn.example.org:3478"]}
+            assert body["ice_transport_policy"] == "relay"  # neither side learns the other's address
             assert turn["urls"] == [
                 "turn:turn.example.org:3478?transport=udp",
                 "turns:turn.example.org:5349?transport=tcp",
@@ -284,8 +286,11 @@ def test_no_ice_servers_by_default_and_turn_needs_its_secret(client, chat) -> No
         f"/api/v1/conversations/{conversation_id}/ice-servers", headers={"Authorization": f"Bearer {tokens['member']}"}
     )
     assert response.json()["ice_servers"] == []  # loopback and LAN need none
+    assert response.json()["ice_transport_policy"] == "all"
     with pytest.raises(ValueError, match="SAMEBOAT_TURN_SECRET"):
         Settings(turn_urls="turn:turn.example.org:3478")
+    with pytest.raises(ValueError, match="SAMEBOAT_TURN_URLS"):
+        Settings(turn_relay_only=True)
 
 
 @pytest.fixture
@@ -381,3 +386,24 @@ def test_signalling_crosses_nodes_through_redis(two_nodes) -> None:  # type: ign
             )
         )
     assert kinds == ["joined", "call_started", "call_ended"]
+
+
+def test_a_listener_in_a_conversation_stays_present(client, chat, services, clock) -> None:  # type: ignore[no-untyped-def]
+    """On a long call the listener is on the conversation page, not the console: its socket keeps them present."""
+    from sameboat.adapters.storage.models import ListenerPresence
+    from sameboat.services import presence
+
+    conversation_id, member, listener, tokens, _ = chat
+    presence.set_state(services, listener, "online")
+    clock.advance(minutes=5)  # the console's last heartbeat is long stale
+    with connect(client, conversation_id, tokens["listener"]) as li:
+        li.receive_json()
+        for _ in range(100):
+            with services.uow() as uow:
+                seen = uow.session.get(ListenerPresence, listener.id).last_heartbeat_at
+            if seen is not None and seen.replace(tzinfo=None) == clock.now.replace(tzinfo=None):
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError(f"no heartbeat from the conversation socket (last {seen})")
+        assert presence.presence_of(services, listener).effective == "online"

@@ -39,6 +39,7 @@ RATE_BURST, RATE_PER_SECOND = 10.0, 2.0
 # Call signalling comes in short bursts (an offer, then a dozen ICE candidates), then almost nothing.
 CALL_RATE_BURST, CALL_RATE_PER_SECOND = 40.0, 5.0
 SUBSCRIBER_QUEUE = 256
+PRESENCE_EVERY_SECONDS = 10.0  # well inside presence.HEARTBEAT_STALE_AFTER (30 s)
 
 
 class TokenBucket:
@@ -200,10 +201,20 @@ async def conversation_socket(ws: WebSocket, conversation_id: str) -> None:
             except (TypeError, ValueError):
                 await sender.error("bad_frame", "That frame has a field of the wrong type.")
 
+    async def keep_present() -> None:
+        # A listener in a conversation (a long voice call above all) is on this page, not the console: an open
+        # conversation socket keeps their presence fresh, so the member isn't told "your listener dropped".
+        while True:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(presence.heartbeat, ctx, user.id)
+            await asyncio.sleep(PRESENCE_EVERY_SECONDS)
+
     tasks: list[asyncio.Task[None]] = []
     try:
         await replay()
         tasks = [asyncio.create_task(push_live()), asyncio.create_task(read_frames())]
+        if me.role == "listener":
+            tasks.append(asyncio.create_task(keep_present()))
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             exc = task.exception()
