@@ -278,6 +278,7 @@
     clearTimeout(call.connectTimer);
     call.connectTimer = setTimeout(function () {
       if (call && call.id === id && !call.connectedAt) {
+        if (supervising) { frame("unlisten"); finishCall("Listening didn't work: the connection failed.", "error"); return; }
         frame("hangup", { reason: "failed" });
         finishCall(FAILED, "error");
       }
@@ -317,6 +318,7 @@
     show(activeRow);
     setState("Asking to listen… both people will be told.");
     frame("listen");
+    watchConnecting();
   }
 
   function focusChat() {
