@@ -58,6 +58,16 @@ class Settings(BaseSettings):
     mail_from: str = "Sameboat <no-reply@localhost>"
     # How often the notification worker sends due emails, opens booked sessions and marks no-shows.
     notification_interval_seconds: float = 15.0
+    # Voice calls: ICE servers handed to the browsers of a conversation's parties (comma-separated URLs). Empty by
+    # default: calls on one machine or LAN need none. TURN credentials are minted per call the coturn REST-API way
+    # from the shared secret and are valid for turn_ttl_seconds (needed to start a relay; a relay already running
+    # carries on past the expiry). See docs/voice.md.
+    stun_urls: str = ""
+    turn_urls: str = ""
+    turn_secret: str | None = None
+    turn_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    # Send all call audio through TURN: neither person's browser learns the other's IP address.
+    turn_relay_only: bool = False
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
@@ -66,6 +76,14 @@ class Settings(BaseSettings):
                 "SAMEBOAT_SECRET_KEY must be set to a random value of at least 32 characters in production "
                 "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _turn_needs_its_secret(self) -> Settings:
+        if self.turn_urls.strip() and not self.turn_secret:
+            raise ValueError("SAMEBOAT_TURN_URLS is set but SAMEBOAT_TURN_SECRET is not (see docs/voice.md)")
+        if self.turn_relay_only and not self.turn_urls.strip():
+            raise ValueError("SAMEBOAT_TURN_RELAY_ONLY needs SAMEBOAT_TURN_URLS (see docs/voice.md)")
         return self
 
     @property

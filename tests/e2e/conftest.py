@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -37,13 +38,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`sameboat demo --no-serve` then `sameboat serve`, as a user would run them."""
-    workdir = tmp_path_factory.mktemp("demo")
+@contextlib.contextmanager
+def running_demo(workdir: Path, **env_extra: str) -> Iterator[str]:
+    """`sameboat demo --no-serve` then `sameboat serve`, as a user would run them (with extra settings if asked)."""
     database = workdir / "demo.sqlite3"
     port = free_port()
-    env = {**os.environ, "SAMEBOAT_DATABASE_URL": f"sqlite:///{database}", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "SAMEBOAT_DATABASE_URL": f"sqlite:///{database}",
+        "PYTHONUNBUFFERED": "1",
+        **env_extra,
+    }
     subprocess.run(
         [sys.executable, "-m", "sameboat.cli", "demo", "--no-serve", "--database", str(database)],
         check=True,
@@ -72,22 +77,36 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         server.kill()
         raise RuntimeError("server did not start: " + (workdir / "server.log").read_text())
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
 
 
 @pytest.fixture(scope="session")
-def browser():  # type: ignore[no-untyped-def]
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_demo(tmp_path_factory.mktemp("demo")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def playwright_session():  # type: ignore[no-untyped-def]
+    """One Playwright per session (the sync API allows only one at a time); tests may launch more browsers."""
     if not Path(CHROMIUM).exists():
         missing_service(f"Chromium at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield instance
-        instance.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_session):  # type: ignore[no-untyped-def]
+    instance = playwright_session.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    yield instance
+    instance.close()
 
 
 @pytest.fixture

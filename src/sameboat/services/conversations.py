@@ -249,8 +249,9 @@ def append_event(
     body: str | None,
     audience: str = "all",
     allow_ended: bool = False,
+    client_id: str | None = None,
 ) -> dict[str, Any]:
-    """Add an event in the caller's transaction and return its view (for safety notices, supervisors)."""
+    """Add an event in the caller's transaction and return its view (for safety notices, supervisors, calls)."""
     event = _append(
         ctx,
         session,
@@ -261,6 +262,7 @@ def append_event(
         body=body,
         audience=audience,
         allow_ended=allow_ended,
+        client_id=client_id,
     )
     return _event_view(ctx, event, _name_of(session, sender_id, role))
 
@@ -450,7 +452,12 @@ def close(
     charge: bool = True,
 ) -> ConversationEvent:
     """End a conversation in the caller's transaction and charge its minutes to the member's sponsor."""
+    from sameboat.services import calls  # calls builds on this module
+
     role = ended_by if ended_by in ("member", "listener", "supervisor") else "sameboat"
+    # A voice call ends with its conversation: its minutes are inside the conversation's, charged below.
+    # Only the "ended" event is published; sockets see the gap before it and replay the call's end.
+    calls.close_open_call(ctx, session, conversation.id, role, sender_id)
     event = _append(ctx, session, conversation.id, kind="ended", sender_id=sender_id, role=role)
     now = ctx.now()
     minutes = _minutes(conversation.started_at, now) if charge else 0

@@ -98,11 +98,13 @@ def request_support(
     *,
     chosen_listener_id: str | None = None,
     risk_level: str = "none",
+    mode: str = "chat",
 ) -> SupportRequest:
     """A member asks to talk now. A member has at most one waiting request (a second click returns it)."""
     if member.role != Role.MEMBER.value:
         raise Forbidden("Only members can ask for someone to talk to.")
-    result = matching.match_for_member(ctx, member, text, tags, timing=Timing.LATER, limit=CANDIDATES_KEPT)
+    mode = "voice" if mode == "voice" else "chat"  # a voice request goes to listeners who take calls
+    result = matching.match_for_member(ctx, member, text, tags, timing=Timing.LATER, limit=CANDIDATES_KEPT, mode=mode)
     if result.needs_more_detail and not tags and not chosen_listener_id:
         raise InvalidInput(result.prompt or "Tell us a little more.", field="situation")
     assessment = assess_intake(ctx, text) if risk_level is None else None
@@ -139,6 +141,7 @@ def request_support(
             risk_level=risk_level,
             candidates=candidates,
             created_at=now,
+            mode=mode,
         )
         s.add(request)
         s.flush()

@@ -22,6 +22,7 @@ from sameboat.adapters.storage.models import (
 )
 from sameboat.domain.accounts import ListenerStatus
 from sameboat.domain.matching import (
+    ConversationMode,
     ListenerSnapshot,
     MatchRequest,
     MatchResult,
@@ -166,6 +167,7 @@ def match_for_member(
     timing: Timing = Timing.NOW,
     refine: dict[str, object] | None = None,
     limit: int = 5,
+    mode: str = "chat",
 ) -> MatchResult:
     """Rank listeners for what a member wrote. Never raises for ordinary bad input."""
     now = ctx.now()
@@ -182,6 +184,7 @@ def match_for_member(
         tags=tuple(t for t in tags if t in taxonomy),
         preferences=preferences_of(profile, refine),
         timing=timing,
+        mode=ConversationMode.VOICE if mode == "voice" else ConversationMode.CHAT,
         blocked_listener_ids=frozenset(blocked),
         favourite_listener_ids=frozenset(favourites),
     )

@@ -64,6 +64,8 @@ class CsrfCookieAndSecurityHeaders:
                 headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "no-referrer")
+                # The microphone (voice calls) for this site only; never the camera or location.
+                headers.setdefault("Permissions-Policy", "microphone=(self), camera=(), geolocation=()")
                 if not static:
                     headers.setdefault("Cache-Control", "no-store")
             await send(message)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from sameboat.adapters.storage.models import User
 from sameboat.domain.permissions import is_allowed
-from sameboat.services import accounts, conversations, presence, safety
+from sameboat.services import accounts, calls, conversations, presence, safety
 from sameboat.services.errors import ServiceError
 from sameboat.services.ports import OVERFLOW, Subscription
 from sameboat.web import security
@@ -36,7 +36,10 @@ CLOSE_SLOW_CONSUMER = 4008
 MAX_FRAME_BYTES = 16 * 1024
 # Per connection: a burst of 10 messages, then 2 per second. Enough for anyone typing; stops floods.
 RATE_BURST, RATE_PER_SECOND = 10.0, 2.0
+# Call signalling comes in short bursts (an offer, then a dozen ICE candidates), then almost nothing.
+CALL_RATE_BURST, CALL_RATE_PER_SECOND = 40.0, 5.0
 SUBSCRIBER_QUEUE = 256
+PRESENCE_EVERY_SECONDS = 10.0  # well inside presence.HEARTBEAT_STALE_AFTER (30 s)
 
 
 class TokenBucket:
@@ -128,8 +131,9 @@ async def conversation_socket(ws: WebSocket, conversation_id: str) -> None:
                 await ws.close(code=CLOSE_SLOW_CONSUMER, reason="reconnect and resume")
                 return
             if message.get("type") != "event":
-                # Typing and receipts are about the other person; never echo someone's own back to them.
-                if me.role not in (message.get("from"), message.get("by")):
+                # Typing, receipts and call signalling are about the other person; never echo someone's own back
+                # to them, and call frames addressed to one role (an offer to the supervisor) go to that role only.
+                if me.role not in (message.get("from"), message.get("by")) and message.get("to") in (None, me.role):
                     await sender.send(message)
                 continue
             seq = message["seq"]
@@ -143,6 +147,7 @@ async def conversation_socket(ws: WebSocket, conversation_id: str) -> None:
 
     async def read_frames() -> None:
         bucket = TokenBucket(RATE_BURST, RATE_PER_SECOND)
+        call_bucket = TokenBucket(CALL_RATE_BURST, CALL_RATE_PER_SECOND)
         while True:
             raw = await ws.receive_text()
             if len(raw) > MAX_FRAME_BYTES:
@@ -178,6 +183,17 @@ async def conversation_socket(ws: WebSocket, conversation_id: str) -> None:
                     await conversations.end_conversation(ctx, me.conversation_id, user)
                 elif kind == "ping":
                     await sender.send({"type": "pong"})
+                elif kind == "call":
+                    if not call_bucket.take():
+                        await sender.error(
+                            "rate_limited", "Too many call frames; slow down.", call_id=frame.get("call_id")
+                        )
+                        continue
+                    try:
+                        await calls.handle(ctx, me.conversation_id, user.id, me.role, frame)
+                    except calls.CallError as exc:
+                        call_id = frame.get("call_id") if isinstance(frame.get("call_id"), str) else None
+                        await sender.error(exc.field or "bad_call", exc.detail, call_id=call_id, call=True)
                 else:
                     await sender.error("bad_frame", f"Unknown frame type {kind!r}.")
             except ServiceError as exc:
@@ -185,10 +201,20 @@ async def conversation_socket(ws: WebSocket, conversation_id: str) -> None:
             except (TypeError, ValueError):
                 await sender.error("bad_frame", "That frame has a field of the wrong type.")
 
+    async def keep_present() -> None:
+        # A listener in a conversation (a long voice call above all) is on this page, not the console: an open
+        # conversation socket keeps their presence fresh, so the member isn't told "your listener dropped".
+        while True:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(presence.heartbeat, ctx, user.id)
+            await asyncio.sleep(PRESENCE_EVERY_SECONDS)
+
     tasks: list[asyncio.Task[None]] = []
     try:
         await replay()
         tasks = [asyncio.create_task(push_live()), asyncio.create_task(read_frames())]
+        if me.role == "listener":
+            tasks.append(asyncio.create_task(keep_present()))
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             exc = task.exception()

@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 
 from sameboat.adapters.storage.models import User
 from sameboat.domain.matching import Timing
 from sameboat.services import listeners, matching
 from sameboat.web import security
 from sameboat.web.api.schemas import MatchQuery
+from sameboat.web.pages.talk import ice_servers_response
 
 router = APIRouter(tags=["support"])
 requester = security.api_requires("support.request")
+party = security.api_requires("conversations.take_part")
 
 
 @router.post("/matches")
@@ -50,3 +53,9 @@ def find_matches(body: MatchQuery, request: Request, user: User = Depends(reques
         "topics_inferred": result.topics_inferred,
         "text_truncated": result.text_truncated,
     }
+
+
+@router.get("/conversations/{conversation_id}/ice-servers")
+def call_ice_servers(request: Request, conversation_id: str, user: User = Depends(party)) -> JSONResponse:
+    """STUN/TURN servers for a voice call in this conversation, with short-lived TURN credentials (docs/voice.md)."""
+    return ice_servers_response(request, user, conversation_id[:64])

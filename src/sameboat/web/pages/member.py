@@ -63,7 +63,8 @@ async def whats_going_on(request: Request, user: User = Depends(requester)) -> R
             status=422,
         )
     # Show everyone who has been there (online first); talking now only goes to who is online.
-    result = matching.match_for_member(ctx, user, situation, topics, refine=refine, timing=Timing.LATER)
+    mode = "voice" if text(data, "mode", 10) == "voice" else "chat"
+    result = matching.match_for_member(ctx, user, situation, topics, refine=refine, timing=Timing.LATER, mode=mode)
     if result.needs_more_detail and not topics:
         return _home(request, error=result.prompt, values=kept_values(data), status=422)
     views = listeners.views_by_id(ctx, [m.listener_id for m in result.matches])
@@ -76,6 +77,7 @@ async def whats_going_on(request: Request, user: User = Depends(requester)) -> R
             "cards": [(m, views[m.listener_id]) for m in result.matches if m.listener_id in views],
             "situation": situation,
             "topics": topics,
+            "mode": mode,
             "refine": refine,
             "genders": GENDERS,
             "age_ranges": AGE_RANGES,

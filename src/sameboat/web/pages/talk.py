@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from sameboat.adapters.storage.models import User
 from sameboat.domain.accounts import RuleViolation
-from sameboat.services import aftercare, booking, conversations, dispatch, next_steps, presence
+from sameboat.services import aftercare, booking, calls, conversations, dispatch, next_steps, presence
 from sameboat.services.errors import NotFound, ServiceError
 from sameboat.web import security
 from sameboat.web.pages import continuity as continuity_pages
@@ -35,6 +35,7 @@ async def talk_now(request: Request, user: User = Depends(requester)) -> Respons
             text(data, "situation", 20_000),
             security.form_list(data, "topics"),
             chosen_listener_id=optional(data, "listener_id", 64),
+            mode=text(data, "mode", 10),
         )
     except (ServiceError, RuleViolation) as exc:
         message, _, status = error_details(exc)
@@ -78,6 +79,7 @@ def conversation_page(
         "role": me.role,
         "other_name": other,
         "note_saved": bool(note_saved),
+        "mode": calls.requested_mode(ctx, me.conversation_id),
     }
     if me.role == "listener":
         context["note"], context["concern"] = aftercare.note_for(ctx, user, me.conversation_id)
@@ -89,6 +91,28 @@ def conversation_page(
     if me.role == "supervisor":
         context["other_name"] = "Member and listener"
     return render(request, "conversation.html", context)
+
+
+@router.get("/conversations/{conversation_id}/call/ice-servers")
+def call_ice_servers(request: Request, conversation_id: str, user: User = Depends(participant)) -> JSONResponse:
+    """STUN/TURN servers for a voice call, with TURN credentials that expire (parties of the conversation only)."""
+    return ice_servers_response(request, user, conversation_id[:64])
+
+
+def ice_servers_response(request: Request, user: User, conversation_id: str) -> JSONResponse:
+    settings = request.app.state.runtime.settings
+    servers = calls.ice_servers(
+        security.services(request),
+        user.id,
+        conversation_id,
+        stun_urls=settings.stun_urls,
+        turn_urls=settings.turn_urls,
+        turn_secret=settings.turn_secret,
+        ttl_seconds=settings.turn_ttl_seconds,
+        relay_only=settings.turn_relay_only,
+    )
+    # Credentials: never cached by the browser or a proxy.
+    return JSONResponse(servers, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/conversations/{conversation_id}/feedback")

@@ -21,6 +21,9 @@
   const pending = new Map(); // client_id -> {body, element}
   let typingTimer = null;
   let lastTypingSent = 0;
+  // Voice calls (static/voice.js, loaded first) share this socket: call events and frames are handed to it.
+  const voice = window.SameboatVoice || null;
+  const CALL_KINDS = ["call_started", "call_ended", "listen_started", "listen_ended"];
 
   function setStatus(text, state) {
     statusEl.textContent = text;
@@ -114,8 +117,12 @@
       body.textContent = event.body;
       card.append(title, body);
       log.append(card);
+    } else if (CALL_KINDS.indexOf(event.kind) >= 0) {
+      log.append(notice(event.body || ""));
+      if (voice) voice.onEvent(event);
     } else if (event.kind === "ended") {
       log.append(notice(mine ? "You ended the conversation." : event.name + " ended the conversation."));
+      if (voice) voice.onEvent(event);
       finish();
     }
     log.scrollTop = log.scrollHeight;
@@ -146,6 +153,10 @@
     };
     socket.onmessage = function (message) {
       const frame = JSON.parse(message.data);
+      if (frame.type === "call" || (frame.type === "error" && frame.call)) {
+        if (voice) voice.onFrame(frame);
+        return;
+      }
       if (frame.type === "event") show(frame);
       else if (frame.type === "ack") {
         const item = pending.get(frame.client_id);
@@ -212,5 +223,6 @@
       if (window.confirm("End this conversation?")) send({ type: "end" });
     });
   }
+  if (voice) voice.attach(send);
   connect(); // an ended conversation still loads its transcript, then shows the ended panel
 })();
