@@ -18,7 +18,7 @@ from sameboat.domain.dispatch import DispatchConfig
 from sameboat.domain.safety.escalation import EscalationPolicy
 from sameboat.domain.safety.risk import RiskAssessor
 from sameboat.services.ports import Hub
-from sameboat.services.safety import ContextCache, route_member_message
+from sameboat.services.safety import RiskQueue, route_member_message
 from sameboat.services.unit_of_work import Clock, ServiceContext, system_clock
 from sameboat.settings import Settings
 
@@ -30,6 +30,7 @@ class Runtime:
     services: ServiceContext
     dispatch_config: DispatchConfig
     escalation: EscalationPolicy
+    risk_queue: RiskQueue
 
     def close(self) -> None:
         self.engine.dispose()
@@ -56,10 +57,10 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Runtime:
         api_token_days=settings.api_token_days,
     )
     services.assessor = default_assessor()
-    risk_cache = ContextCache()
+    risk_queue = RiskQueue(services, worker=settings.risk_worker)
 
     async def route(conversation_id: str, event: dict[str, Any]) -> None:
-        await route_member_message(services, risk_cache, conversation_id, event)
+        await route_member_message(services, risk_queue, conversation_id, event)
 
     services.on_member_message = route
     dispatch_config = DispatchConfig(
@@ -72,5 +73,10 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Runtime:
         escalate_after=timedelta(seconds=settings.alert_escalate_seconds),
     )
     return Runtime(
-        settings=settings, engine=engine, services=services, dispatch_config=dispatch_config, escalation=escalation
+        settings=settings,
+        engine=engine,
+        services=services,
+        dispatch_config=dispatch_config,
+        escalation=escalation,
+        risk_queue=risk_queue,
     )

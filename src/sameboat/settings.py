@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # Safety alerts: re-notify the assigned supervisor, then escalate to the next, if nobody acknowledges.
     alert_renotify_seconds: int = 60
     alert_escalate_seconds: int = 120
+    # Risk assessment of chat messages runs in a worker process (so it never competes with the chat path for
+    # the GIL), or in a thread of the server process.
+    risk_worker: Literal["process", "thread"] = "process"
     # Fernet keys for data at rest, newest first (comma-separated); derived from secret_key when unset.
     data_keys: str | None = None
     # Country whose crisis resources are shown by default (see domain/safety/resources).
