@@ -37,6 +37,7 @@ import multiprocessing
 import os
 import platform
 import queue
+import re
 import resource
 import shlex
 import shutil
@@ -1012,6 +1013,14 @@ def run_sameboat(args: argparse.Namespace, workdir: Path) -> tuple[Run, str]:
         for process in processes:
             stop(process)
         run.checks = verify(url, [p.conversation_id for p in pairs], run.load.pop("acked_ids"))
+        # The server logs each round its risk queue, too far behind, assessed with the phrase layer alone.
+        run.checks["phrases_only"] = sum(
+            int(m.group(1))
+            for node in range(args.nodes)
+            for m in re.finditer(
+                r"assessing (\d+) messages with the phrase layer alone", (workdir / f"node{node + 1}.log").read_text()
+            )
+        )
         return run, f"{label}, {nodes}"
     finally:
         for process in processes:
@@ -1147,6 +1156,11 @@ def report(args: argparse.Namespace, ours: Run, base: Run | None, label: str) ->
         (f"{a['risk_lag_ms'][50]:.0f} / {a['risk_lag_ms'][99]:.0f} / {a['risk_lag_max_ms']:.0f}", ""),
     )
     row("DB: alerts raised", (checks.get("alerts"), ""), f">= {a['probes_sent']}")
+    row(
+        "member messages assessed by the phrase layer alone (queue > 10 s behind)",
+        (checks.get("phrases_only"), ""),
+        "0",
+    )
     row(
         "DB: member messages not risk-assessed when the server stopped",
         (f"{checks.get('member_unassessed')} of {checks.get('member_messages')}", ""),

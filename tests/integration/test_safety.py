@@ -87,6 +87,25 @@ def test_a_high_risk_message_inside_a_burst_still_raises_its_alert(runtime, chat
         assert sorted(kinds) == ["protocol", "resources"]  # once for the level reached, not per message
 
 
+def test_a_queue_too_far_behind_still_catches_explicit_risk_with_the_phrase_layer(chat, services) -> None:  # type: ignore[no-untyped-def]
+    conversation_id, member, _, _, _ = chat
+    queue = safety.RiskQueue(services, worker="thread", max_lag=0.0)  # every round counts as behind
+    bodies = ["hey", "I want to kill myself tonight"]  # explicit: the phrase layer knows it without the model
+    events = [store_message(services, conversation_id, member, f"p{i}", b)[0] for i, b in enumerate(bodies)]
+
+    async def burst() -> None:
+        for event in events:
+            queue.submit(conversation_id, event)
+        await queue.idle()
+
+    asyncio.run(burst())
+    assert queue.stats.phrases_only == 2 and queue.stats.assessed == 2
+    with services.uow() as uow:
+        alert = uow.session.scalar(select(Alert).where(Alert.conversation_id == conversation_id))
+        assert alert is not None and alert.level in ("high", "imminent")
+        assert "no-embedder" in (alert.model_version or "")
+
+
 def test_moderation_hides_contact_details_from_the_other_side(client, chat, services) -> None:  # type: ignore[no-untyped-def]
     conversation_id, member, listener, tokens, _ = chat
     with (

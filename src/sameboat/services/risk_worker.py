@@ -90,6 +90,12 @@ def batch_assessor() -> tuple[RiskAssessor, PrimedEmbedder]:
     return RiskAssessor(embedder=embedder), embedder
 
 
+@cache
+def phrase_assessor() -> RiskAssessor:
+    """The phrase layer alone (curated phrases with stance, no model): well under a millisecond a message."""
+    return RiskAssessor(embedder=None)
+
+
 def warm_up() -> str:
     """Load the model and embed the prototypes (about 2 s) before the first message needs them."""
     assessor, _ = batch_assessor()
@@ -97,12 +103,16 @@ def warm_up() -> str:
     return assessor.model_version
 
 
-def assess_batch(items: Sequence[Item]) -> list[tuple[list[RiskAssessment], RecentContext]]:
+def assess_batch(items: Sequence[Item], phrases_only: bool = False) -> list[tuple[list[RiskAssessment], RecentContext]]:
     """Assess each conversation's messages in order, each with the ones before it as context.
-    Returns, per item, the assessments and the conversation's context afterwards."""
-    assessor, embedder = batch_assessor()
-    texts = [t for before, _, messages in items for t in (*(before or ()), *messages)]
-    embedder.prime([piece for text in texts for piece in pieces_to_embed(assessor, text)])
+    Returns, per item, the assessments and the conversation's context afterwards. ``phrases_only``: the
+    phrase layer alone, for when the queue is too far behind to wait for the model."""
+    if phrases_only:
+        assessor = phrase_assessor()
+    else:
+        assessor, embedder = batch_assessor()
+        texts = [t for before, _, messages in items for t in (*(before or ()), *messages)]
+        embedder.prime([piece for text in texts for piece in pieces_to_embed(assessor, text)])
     out = []
     for before, context, messages in items:
         if context is None:
