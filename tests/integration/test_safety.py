@@ -106,6 +106,20 @@ def test_a_queue_too_far_behind_still_catches_explicit_risk_with_the_phrase_laye
         assert "no-embedder" in (alert.model_version or "")
 
 
+def test_after_a_restart_the_context_comes_from_the_stored_messages(chat, services) -> None:  # type: ignore[no-untyped-def]
+    conversation_id, member, _, _, _ = chat
+    earlier = ["honestly I don't see the point of any of it anymore", "nobody would even notice if I was gone"]
+    stored = [store_message(services, conversation_id, member, f"e{i}", b)[0] for i, b in enumerate(earlier)]
+    latest = store_message(services, conversation_id, member, "last", "anyway. I have the pills here")[0]
+    with services.uow() as uow:
+        texts = safety._earlier_member_texts(services, uow.session, {conversation_id: latest["seq"], "nope": 5})
+    assert texts == {conversation_id: tuple(earlier), "nope": ()}
+    with services.uow() as uow:
+        assert safety._earlier_member_texts(services, uow.session, {conversation_id: stored[1]["seq"]}) == {
+            conversation_id: (earlier[0],)
+        }
+
+
 def test_moderation_hides_contact_details_from_the_other_side(client, chat, services) -> None:  # type: ignore[no-untyped-def]
     conversation_id, member, listener, tokens, _ = chat
     with (

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sameboat.adapters.storage.models import (
@@ -268,22 +268,39 @@ class Routing:
 CONTEXT_REBUILD_MESSAGES = 6
 
 
-def _earlier_member_texts(ctx: ServiceContext, session: Session, conversation_id: str, before_seq: int) -> list[str]:
+def _earlier_member_texts(
+    ctx: ServiceContext, session: Session, first_seqs: dict[str, int]
+) -> dict[str, tuple[str, ...]]:
+    """Each conversation's last member messages before the given sequence number, oldest first: one query
+    for a whole round (a restarted server misses every conversation at once)."""
     assert ctx.cipher is not None
-    rows = list(
-        session.scalars(
-            select(ConversationEvent)
-            .where(
-                ConversationEvent.conversation_id == conversation_id,
-                ConversationEvent.kind == "message",
-                ConversationEvent.sender_role == "member",
-                ConversationEvent.seq < before_seq,
-            )
-            .order_by(ConversationEvent.seq.desc())
-            .limit(CONTEXT_REBUILD_MESSAGES)
+    if not first_seqs:
+        return {}
+    events = ConversationEvent.__table__
+    ranked = (
+        select(
+            events.c.conversation_id,
+            events.c.seq,
+            events.c.body_ciphertext,
+            func.row_number().over(partition_by=events.c.conversation_id, order_by=events.c.seq.desc()).label("age"),
         )
+        .where(
+            events.c.conversation_id.in_(list(first_seqs)),
+            events.c.seq < case(first_seqs, value=events.c.conversation_id),
+            events.c.kind == "message",
+            events.c.sender_role == "member",
+        )
+        .subquery()
     )
-    return [ctx.cipher.decrypt(row.body_ciphertext) for row in reversed(rows)]
+    rows = session.execute(
+        select(ranked.c.conversation_id, ranked.c.body_ciphertext)
+        .where(ranked.c.age <= CONTEXT_REBUILD_MESSAGES)
+        .order_by(ranked.c.conversation_id, ranked.c.seq)
+    ).all()
+    out: dict[str, list[str]] = {cid: [] for cid in first_seqs}
+    for cid, ciphertext in rows:
+        out[cid].append(ctx.cipher.decrypt(ciphertext))
+    return {cid: tuple(texts) for cid, texts in out.items()}
 
 
 def open_alert(
@@ -635,9 +652,7 @@ class RiskQueue:
 
     def _load_context_texts(self, first_seqs: dict[str, int]) -> dict[str, tuple[str, ...]]:
         with self.ctx.uow() as uow:
-            return {
-                cid: tuple(_earlier_member_texts(self.ctx, uow.session, cid, seq)) for cid, seq in first_seqs.items()
-            }
+            return _earlier_member_texts(self.ctx, uow.session, first_seqs)
 
     async def _assess(
         self, items: list[risk_worker.Item], phrases_only: bool
