@@ -67,6 +67,8 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Runtime:
         offer_timeout=timedelta(seconds=settings.offer_timeout_seconds),
         break_between_sessions=timedelta(minutes=settings.break_between_sessions_minutes),
         offer_alternatives_after=timedelta(minutes=settings.offer_alternatives_after_minutes),
+        hold_for_match_freeing_soon=timedelta(seconds=settings.dispatch_hold_for_match_seconds),
+        soon_margin=settings.dispatch_hold_margin,
     )
     escalation = EscalationPolicy(
         renotify_after=timedelta(seconds=settings.alert_renotify_seconds),

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     offer_timeout_seconds: int = 30
     break_between_sessions_minutes: float = 1.0
     offer_alternatives_after_minutes: float = 5.0
+    # A new request waits up to this long for a better-matched listener who is free or whose break ends
+    # within it (score within the margin of theirs); never for one mid-conversation (docs/dispatch.md).
+    dispatch_hold_for_match_seconds: float = 45.0
+    dispatch_hold_margin: float = 0.2
     # Safety alerts: re-notify the assigned supervisor, then escalate to the next, if nobody acknowledges.
     alert_renotify_seconds: int = 60
     alert_escalate_seconds: int = 120

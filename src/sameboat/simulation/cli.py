@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from sameboat.domain.dispatch import DispatchConfig
+from sameboat.settings import Settings
 
 if TYPE_CHECKING:
     from sameboat.simulation.scenario import ScenarioConfig
@@ -79,10 +80,17 @@ def simulate_group() -> None:
 @click.option(
     "--hold-soon-seconds",
     type=float,
-    default=None,
-    help="Hold a new request for a better match who is free or will be within this time (engine default).",
+    default=Settings.model_fields["dispatch_hold_for_match_seconds"].default,
+    show_default=True,
+    help="Hold a new request for a better match who is free or will be within this time (the app's setting).",
 )
-@click.option("--soon-margin", type=float, default=None, help="Score margin for --hold-soon-seconds (engine default).")
+@click.option(
+    "--soon-margin",
+    type=float,
+    default=Settings.model_fields["dispatch_hold_margin"].default,
+    show_default=True,
+    help="Score margin for --hold-soon-seconds (the app's setting).",
+)
 @click.option("--staffing", type=click.Choice(["sqrt", "proportional"]), default="sqrt", show_default=True)
 @click.option("--flat", is_flag=True, help="Flat arrivals and a constant roster (the setting where Erlang C applies).")
 @click.option(
