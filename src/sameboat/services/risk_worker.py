@@ -12,6 +12,8 @@ server's GIL, and the model's threads not for its event loop.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from functools import cache
@@ -94,6 +96,17 @@ def batch_assessor() -> tuple[RiskAssessor, PrimedEmbedder]:
 def phrase_assessor() -> RiskAssessor:
     """The phrase layer alone (curated phrases with stance, no model): well under a millisecond a message."""
     return RiskAssessor(embedder=None)
+
+
+#: The worker process runs at this niceness: when the machine is short of CPU the chat path (niceness 0) gets
+#: about three times its share, and a risk queue that falls behind switches to the phrase layer.
+WORKER_NICENESS = 5
+
+
+def start_worker() -> None:
+    """Initialiser of the worker process."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(WORKER_NICENESS)
 
 
 def warm_up() -> str:

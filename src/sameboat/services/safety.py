@@ -487,7 +487,9 @@ def risk_process() -> ProcessPoolExecutor:
     global _risk_process
     with _risk_process_lock:
         if _risk_process is None:
-            _risk_process = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            _risk_process = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=risk_worker.start_worker
+            )
             _risk_process.submit(risk_worker.warm_up)
         return _risk_process
 
