@@ -856,10 +856,13 @@ def drive(name: str, pids: list[int], spec: LoadSpec, timeout: float) -> Run:
     out = context.Queue()
     process = context.Process(target=loadgen_process, args=(asdict(spec), out), daemon=True)
 
-    pids = with_children(pids)
+    servers = list(pids)
 
-    def rss() -> int:
-        return sum(proc_status(pid).get("VmRSS", 0) for pid in pids)
+    def rss() -> int:  # children looked up each time: the risk worker starts with the first member message
+        return sum(proc_status(pid).get("VmRSS", 0) for pid in with_children(servers))
+
+    def server_cpu() -> float:
+        return sum(cpu_seconds(p) for p in with_children(servers))
 
     rss_start, rss_idle, rss_peak = rss(), 0, 0
     load_average = "?"
@@ -883,15 +886,15 @@ def drive(name: str, pids: list[int], spec: LoadSpec, timeout: float) -> Run:
                 rss_idle = rss()
                 print(f"  {name}: {data['connected']} sockets open in {data['seconds']:.1f} s", flush=True)
             elif kind == "load":
-                cpu_marks["start"] = (time.monotonic(), sum(cpu_seconds(p) for p in pids))
+                cpu_marks["start"] = (time.monotonic(), server_cpu())
                 cpu_marks["start_all"] = (machine_cpu_seconds(), cpu_seconds(process.pid or 0))
                 print(f"  {name}: sending for {spec.duration:.0f} s ...", flush=True)
             elif kind == "drain":
-                cpu_marks["end"] = (time.monotonic(), sum(cpu_seconds(p) for p in pids))
+                cpu_marks["end"] = (time.monotonic(), server_cpu())
                 cpu_marks["end_all"] = (machine_cpu_seconds(), cpu_seconds(process.pid or 0))
                 load_average = " ".join(Path("/proc/loadavg").read_text().split()[:3])
             elif kind == "drained":
-                cpu_marks["drained"] = sum(cpu_seconds(p) for p in pids)
+                cpu_marks["drained"] = server_cpu()
             elif kind == "failed":
                 raise RuntimeError(f"{name}: load generator failed: {data}")
             elif kind == "result":

@@ -563,12 +563,16 @@ class RiskQueue:
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self.routed: list[Routing] = []  # the last round's, for tests
-        if worker == "process":
-            risk_process()  # start the worker and load its model now, not on the first member message
 
     @property
     def backlog(self) -> int:
         return self._waiting
+
+    def start(self) -> None:
+        """Start the worker process and load its model (2-3 s, in the background) when the app starts, not
+        on the first member message; one-shot commands that bootstrap never pay for it."""
+        if self.worker == "process":
+            risk_process()
 
     def submit(self, conversation_id: str, event: dict[str, Any]) -> None:
         """Queue a stored member message (on the event loop; returns at once)."""
