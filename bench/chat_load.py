@@ -37,6 +37,7 @@ import multiprocessing
 import os
 import platform
 import queue
+import re
 import resource
 import shlex
 import shutil
@@ -113,6 +114,18 @@ def proc_status(pid: int) -> dict[str, int]:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(("VmRSS", "VmHWM")):
                 out[line.split(":")[0]] = int(line.split()[1])
+    return out
+
+
+def with_children(pids: list[int]) -> list[int]:
+    """The processes and all their descendants (the server's risk worker process counts as the server)."""
+    out, todo = [], list(pids)
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        with contextlib.suppress(OSError, ValueError):
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
     return out
 
 
@@ -287,6 +300,13 @@ def verify(url: str, conversation_ids: list[str], acked: list[tuple[str, str, in
             for cid, seq in conn.execute(text("SELECT id, last_seq FROM conversations")):
                 if cid in wanted:
                     last_seq[cid] = seq
+            member_messages, unassessed = conn.execute(
+                text(
+                    "SELECT count(*), count(*) - count(risk_level) FROM conversation_events "
+                    "WHERE kind = 'message' AND sender_role = 'member'"
+                )
+            ).one()
+            alerts = conn.execute(text("SELECT count(*) FROM alerts")).scalar_one()
     finally:
         engine.dispose()
     gaps = 0
@@ -309,6 +329,9 @@ def verify(url: str, conversation_ids: list[str], acked: list[tuple[str, str, in
         "acked_under_other_seq": wrong_seq,
         "stored_not_acked": sum(1 for key in stored if key not in acked_keys),
         "conversations_with_seq_gaps": gaps,
+        "member_messages": member_messages,
+        "member_unassessed": unassessed,
+        "alerts": alerts,
     }
 
 
@@ -414,6 +437,9 @@ class LoadSpec:
     pattern: str = "turns"
     receipts: str = "read"
     timeline: str | None = None
+    bodies: str = "chat"
+    #: Member messages replaced by one that the risk engine must flag: (pair, message number), spread over the run.
+    probes: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -441,6 +467,8 @@ class SocketState:
     send_failures: int = 0
     receipts: int = 0
     hidden: int = 0
+    probe_sent_at: float | None = None
+    protocol_at: float | None = None
 
 
 # Send times travel in the body as consonants (base 20, microseconds): digits would look like a phone number to the
@@ -488,6 +516,8 @@ async def _read(state: SocketState, receipts: bool) -> None:
                 if seq != state.last_seq + 1:
                     state.gaps += seq - state.last_seq - 1
                 state.last_seq = seq
+                if frame.get("kind") == "protocol" and state.protocol_at is None:
+                    state.protocol_at = now  # the listener's safety card: the risk engine flagged a message
                 client_id = frame.get("client_id")
                 if frame.get("kind") == "message" and client_id not in state.sent:
                     state.delivered.add(client_id)
@@ -510,9 +540,104 @@ async def _read(state: SocketState, receipts: bool) -> None:
             state.closed_unexpectedly = f"{exc.rcvd.code if exc.rcvd else 'no close frame'}"
 
 
-async def _send_loop(state: SocketState, t0: float, offset: float, period: float, count: int, filler: str) -> None:
+# A member message the risk engine must flag (it is high or imminent risk), sent by a few members during the run:
+# the time from sending it to the listener's safety card arriving is the risk lag a person would see.
+PROBE = "I can't do this anymore. I've got the pills saved up and I'm going to take them all tonight."
+
+# Everyday chat for the bodies: sentences from these parts are nearly all distinct (the risk engine embeds each
+# sentence and remembers the last few thousand, so a repeated filler would cost it next to nothing).
+_OPENERS = ("honestly", "today", "this week", "lately", "last night", "at work", "at home", "this morning", "so")
+_SUBJECTS = (
+    "my sister",
+    "my manager",
+    "my flatmate",
+    "my dad",
+    "my best friend",
+    "the landlord",
+    "my partner",
+    "my teacher",
+    "the neighbours",
+    "my cousin",
+    "my mum",
+    "a coworker",
+    "my brother",
+    "the new boss",
+)
+_VERBS = (
+    "kept asking about",
+    "would not stop talking about",
+    "finally mentioned",
+    "got upset about",
+    "made a joke about",
+    "forgot about",
+    "was weird about",
+    "helped me with",
+    "complained about",
+    "surprised me with",
+    "argued about",
+    "asked me to plan",
+)
+_THINGS = (
+    "the rent",
+    "my exams",
+    "the holidays",
+    "the car",
+    "dinner plans",
+    "the wedding",
+    "my new job",
+    "the garden",
+    "the move",
+    "a birthday party",
+    "the dog",
+    "the football",
+    "my hours",
+    "the bills",
+    "the trip",
+    "the washing machine",
+    "the group chat",
+    "the overtime",
+    "the kids",
+    "the flat",
+)
+_ENDINGS = (
+    "and I did not know what to say.",
+    "which was a lot.",
+    "and I just laughed.",
+    "so I went for a walk.",
+    "and it is still on my mind.",
+    "but we sorted it out.",
+    "and I felt a bit better after.",
+    "which annoyed me more than it should.",
+    "and I needed to tell someone.",
+    "so that was my day.",
+)
+
+
+def chat_body(rng: Any, chars: int) -> str:
+    parts: list[str] = []
+    while sum(len(p) + 1 for p in parts) < chars:
+        parts.append(
+            f"{rng.choice(_OPENERS).capitalize()} {rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} "
+            f"{rng.choice(_THINGS)} {rng.choice(_ENDINGS)}"
+        )
+    return " ".join(parts)[:chars]
+
+
+async def _send_loop(
+    state: SocketState,
+    t0: float,
+    offset: float,
+    period: float,
+    count: int,
+    filler: str,
+    probe_at: int | None = None,
+    chars: int = 110,
+) -> None:
+    import random
+
     from websockets.exceptions import ConnectionClosed
 
+    rng = random.Random(f"{state.pair}{state.role}")
     letter = state.role[0]
     for m in range(count):
         target = t0 + offset + m * period
@@ -523,7 +648,10 @@ async def _send_loop(state: SocketState, t0: float, offset: float, period: float
         state.slips.append(now - target)
         client_id = f"{state.pair}{letter}{m}"
         state.sent[client_id] = now
-        frame = json.dumps({"type": "send", "client_id": client_id, "body": f"{encode_time(now)} {filler}"})
+        text = filler or chat_body(rng, chars)
+        if m == probe_at:
+            text, state.probe_sent_at = PROBE, now
+        frame = json.dumps({"type": "send", "client_id": client_id, "body": f"{encode_time(now)} {text}"})
         try:
             await state.ws.send(frame)
         except ConnectionClosed:
@@ -572,6 +700,9 @@ async def _load(spec: LoadSpec, report: Any) -> dict[str, Any]:
     total = int(round(spec.rate * spec.duration))
     period = 2 * n / spec.rate
     filler = ("I hear you. " * (spec.body_chars // 12 + 1))[: max(0, spec.body_chars - 10)]
+    if spec.bodies == "chat":
+        filler = ""  # each message gets its own sentences (chat_body)
+    probes = dict(spec.probes)
     t0 = time.monotonic() + 1.0
     cpu0 = time.process_time()
     senders = []
@@ -584,7 +715,12 @@ async def _load(spec: LoadSpec, report: Any) -> dict[str, Any]:
         if state.ws is None:
             state.send_failures += count
             continue
-        senders.append(asyncio.create_task(_send_loop(state, t0, slot / spec.rate, period, count, filler)))
+        probe_at = probes.get(state.pair) if state.role == "member" else None
+        senders.append(
+            asyncio.create_task(
+                _send_loop(state, t0, slot / spec.rate, period, count, filler, probe_at, max(20, spec.body_chars - 10))
+            )
+        )
     report("load", {"t0_in": t0 - time.monotonic()})
     await asyncio.gather(*senders)
     sent_done = time.monotonic()
@@ -599,8 +735,15 @@ async def _load(spec: LoadSpec, report: Any) -> dict[str, Any]:
             missing += sum(1 for c in listener.acked if c not in member.delivered)
         return missing
 
+    def probes_waiting() -> int:
+        return sum(
+            1
+            for i in range(0, len(states), 2)
+            if states[i].probe_sent_at is not None and states[i + 1].protocol_at is None
+        )
+
     drain_deadline = time.monotonic() + spec.drain
-    while time.monotonic() < drain_deadline and outstanding() > 0:
+    while time.monotonic() < drain_deadline and (outstanding() > 0 or probes_waiting() > 0):
         await asyncio.sleep(0.1)
     cpu_load = time.process_time() - cpu0
     report("drained", {})
@@ -631,6 +774,11 @@ async def _load(spec: LoadSpec, report: Any) -> dict[str, Any]:
         member, listener = states[i], states[i + 1]
         undelivered += sum(1 for c in member.acked if c not in listener.delivered)
         undelivered += sum(1 for c in listener.acked if c not in member.delivered)
+    risk_lags = [
+        states[i + 1].protocol_at - states[i].probe_sent_at  # type: ignore[operator]
+        for i in range(0, len(states), 2)
+        if states[i].probe_sent_at is not None and states[i + 1].protocol_at is not None
+    ]
     errors: Counter[str] = Counter()
     for s in states:
         errors.update(s.errors)
@@ -662,6 +810,10 @@ async def _load(spec: LoadSpec, report: Any) -> dict[str, Any]:
         "send_slip_p99_ms": percentile(slips, 99) * 1000,
         "loadgen_cpu_percent": 100 * cpu_load / max(1e-9, time.monotonic() - t0),
         "acked_ids": [(s.conversation_id, c, seq) for s in states for c, seq in s.acked.items()],
+        "probes_sent": sum(1 for s in states if s.probe_sent_at is not None),
+        "probes_flagged": len(risk_lags),
+        "risk_lag_ms": {p: percentile(risk_lags, p) * 1000 for p in (50, 99)},
+        "risk_lag_max_ms": max(risk_lags) * 1000 if risk_lags else math.nan,
     }
 
 
@@ -704,8 +856,13 @@ def drive(name: str, pids: list[int], spec: LoadSpec, timeout: float) -> Run:
     out = context.Queue()
     process = context.Process(target=loadgen_process, args=(asdict(spec), out), daemon=True)
 
-    def rss() -> int:
-        return sum(proc_status(pid).get("VmRSS", 0) for pid in pids)
+    servers = list(pids)
+
+    def rss() -> int:  # children looked up each time: the risk worker starts with the first member message
+        return sum(proc_status(pid).get("VmRSS", 0) for pid in with_children(servers))
+
+    def server_cpu() -> float:
+        return sum(cpu_seconds(p) for p in with_children(servers))
 
     rss_start, rss_idle, rss_peak = rss(), 0, 0
     load_average = "?"
@@ -729,15 +886,15 @@ def drive(name: str, pids: list[int], spec: LoadSpec, timeout: float) -> Run:
                 rss_idle = rss()
                 print(f"  {name}: {data['connected']} sockets open in {data['seconds']:.1f} s", flush=True)
             elif kind == "load":
-                cpu_marks["start"] = (time.monotonic(), sum(cpu_seconds(p) for p in pids))
+                cpu_marks["start"] = (time.monotonic(), server_cpu())
                 cpu_marks["start_all"] = (machine_cpu_seconds(), cpu_seconds(process.pid or 0))
                 print(f"  {name}: sending for {spec.duration:.0f} s ...", flush=True)
             elif kind == "drain":
-                cpu_marks["end"] = (time.monotonic(), sum(cpu_seconds(p) for p in pids))
+                cpu_marks["end"] = (time.monotonic(), server_cpu())
                 cpu_marks["end_all"] = (machine_cpu_seconds(), cpu_seconds(process.pid or 0))
                 load_average = " ".join(Path("/proc/loadavg").read_text().split()[:3])
             elif kind == "drained":
-                cpu_marks["drained"] = sum(cpu_seconds(p) for p in pids)
+                cpu_marks["drained"] = server_cpu()
             elif kind == "failed":
                 raise RuntimeError(f"{name}: load generator failed: {data}")
             elif kind == "result":
@@ -789,6 +946,19 @@ def start_sameboat_nodes(
     return processes, ports
 
 
+def probe_plan(args: argparse.Namespace) -> list[tuple[int, int]]:
+    """(pair, member message number) of each risk probe: different pairs (a conversation acts once per level
+    reached), spread from the start of sending to the end."""
+    n, count = args.pairs, int(round(args.rate * args.duration))
+    probes = min(args.risk_probes, n)
+    plan = []
+    for i in range(probes):
+        pair = i * n // probes
+        sends = max(1, math.ceil((count - pair) / (2 * n)))  # the member's messages in the "turns" pattern
+        plan.append((pair, min(sends - 1, i * sends // probes)))
+    return plan
+
+
 def run_sameboat(args: argparse.Namespace, workdir: Path) -> tuple[Run, str]:
     from sqlalchemy import create_engine, text
 
@@ -838,12 +1008,22 @@ def run_sameboat(args: argparse.Namespace, workdir: Path) -> tuple[Run, str]:
             pattern=args.pattern,
             receipts=args.receipts,
             timeline=args.timeline,
+            bodies=args.bodies,
+            probes=probe_plan(args),
         )
         nodes = f"{args.nodes} process{'es' if args.nodes > 1 else ''}"
         run = drive(f"sameboat ({label}, {nodes})", [p.pid for p in processes], spec, timeout=args.timeout)
         for process in processes:
             stop(process)
         run.checks = verify(url, [p.conversation_id for p in pairs], run.load.pop("acked_ids"))
+        # The server logs each round its risk queue, too far behind, assessed with the phrase layer alone.
+        run.checks["phrases_only"] = sum(
+            int(m.group(1))
+            for node in range(args.nodes)
+            for m in re.finditer(
+                r"assessing (\d+) messages with the phrase layer alone", (workdir / f"node{node + 1}.log").read_text()
+            )
+        )
         return run, f"{label}, {nodes}"
     finally:
         for process in processes:
@@ -973,6 +1153,22 @@ def report(args: argparse.Namespace, ours: Run, base: Run | None, label: str) ->
     row("DB: stored under another seq than acked", (checks.get("acked_under_other_seq"), ""), "0")
     row("DB: stored but never acked", (checks.get("stored_not_acked"), ""))
     row("DB: conversations with seq gaps", (checks.get("conversations_with_seq_gaps"), ""), "0")
+    row("risk probes flagged / sent (listener got the safety card)", (of("probes_flagged", "probes_sent")(ours), ""))
+    row(
+        "risk lag p50 / p99 / max (ms): probe sent to safety card",
+        (f"{a['risk_lag_ms'][50]:.0f} / {a['risk_lag_ms'][99]:.0f} / {a['risk_lag_max_ms']:.0f}", ""),
+    )
+    row("DB: alerts raised", (checks.get("alerts"), ""), f">= {a['probes_sent']}")
+    row(
+        "member messages assessed by the phrase layer alone (queue > 10 s behind)",
+        (checks.get("phrases_only"), ""),
+        "0",
+    )
+    row(
+        "DB: member messages not risk-assessed when the server stopped",
+        (f"{checks.get('member_unassessed')} of {checks.get('member_messages')}", ""),
+        "0",
+    )
 
     headers = ["", f"sameboat ({label})", "baseline", "ratio", "target"]
     cells = [headers] + [[name, _fmt(x), _fmt(y), r, t] for name, (x, y), r, t in rows]
@@ -1037,6 +1233,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="read: answer each message from the other side with a read receipt, as the chat page\n"
         "does (default); none: messages only",
     )
+    parser.add_argument(
+        "--bodies",
+        choices=("chat", "filler"),
+        default="chat",
+        help="chat: everyday sentences, nearly all distinct, as people write (default);\n"
+        "filler: 'I hear you.' repeated (the risk engine remembers repeated sentences, so it costs next to nothing)",
+    )
+    parser.add_argument(
+        "--risk-probes",
+        type=int,
+        default=100,
+        help="member messages, in different conversations, replaced by one the risk engine must flag; the time\n"
+        "to the listener's safety card is the risk lag (default 100)",
+    )
     parser.add_argument("--timeline", metavar="CSV", help="write (send time, latency) of every delivery of ours here")
     parser.add_argument("--keep", action="store_true", help="keep the working directory (database, server logs)")
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
@@ -1077,8 +1287,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  load: {args.pairs:,} pairs ({sockets_needed:,} sockets), {args.rate:g} msg/s for {args.duration:g} s "
         f"({args.rate / (2 * args.pairs):.3f} msg/s per socket), {args.body_chars}-character bodies, "
-        f"compression {args.compression}"
+        f"compression {args.compression}, {args.bodies} bodies, {min(args.risk_probes, args.pairs)} risk probes"
     )
+    print(f"  uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
     print(f"  open files: soft {soft}, hard {hard} (ulimit -n)")
     if soft != resource.RLIM_INFINITY and soft < sockets_needed + 256:
         print(f"  warning: the open-file limit {soft} is too low for {sockets_needed} sockets; raise `ulimit -n`")

@@ -21,7 +21,7 @@ from sameboat.domain.safety.escalation import EscalationPolicy
 from sameboat.domain.safety.risk import RiskAssessor
 from sameboat.services.booking import BookingConfig
 from sameboat.services.ports import Hub
-from sameboat.services.safety import ContextCache, route_member_message
+from sameboat.services.safety import RiskQueue, route_member_message
 from sameboat.services.unit_of_work import Clock, ServiceContext, system_clock
 from sameboat.settings import Settings
 
@@ -33,6 +33,7 @@ class Runtime:
     services: ServiceContext
     dispatch_config: DispatchConfig
     escalation: EscalationPolicy
+    risk_queue: RiskQueue
     booking_config: BookingConfig = field(default_factory=BookingConfig)
     #: None when no SMTP host is configured: notices then stay in the app.
     mailer: Mailer | None = None
@@ -62,16 +63,18 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Runtime:
         api_token_days=settings.api_token_days,
     )
     services.assessor = default_assessor()
-    risk_cache = ContextCache()
+    risk_queue = RiskQueue(services, worker=settings.risk_worker)
 
     async def route(conversation_id: str, event: dict[str, Any]) -> None:
-        await route_member_message(services, risk_cache, conversation_id, event)
+        await route_member_message(services, risk_queue, conversation_id, event)
 
     services.on_member_message = route
     dispatch_config = DispatchConfig(
         offer_timeout=timedelta(seconds=settings.offer_timeout_seconds),
         break_between_sessions=timedelta(minutes=settings.break_between_sessions_minutes),
         offer_alternatives_after=timedelta(minutes=settings.offer_alternatives_after_minutes),
+        hold_for_match_freeing_soon=timedelta(seconds=settings.dispatch_hold_for_match_seconds),
+        soon_margin=settings.dispatch_hold_margin,
     )
     escalation = EscalationPolicy(
         renotify_after=timedelta(seconds=settings.alert_renotify_seconds),
@@ -107,4 +110,5 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Runtime:
         escalation=escalation,
         booking_config=booking_config,
         mailer=mailer,
+        risk_queue=risk_queue,
     )

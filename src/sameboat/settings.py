@@ -34,9 +34,16 @@ class Settings(BaseSettings):
     offer_timeout_seconds: int = 30
     break_between_sessions_minutes: float = 1.0
     offer_alternatives_after_minutes: float = 5.0
+    # A new request waits up to this long for a better-matched listener who is free or whose break ends
+    # within it (score within the margin of theirs); never for one mid-conversation (docs/dispatch.md).
+    dispatch_hold_for_match_seconds: float = 45.0
+    dispatch_hold_margin: float = 0.2
     # Safety alerts: re-notify the assigned supervisor, then escalate to the next, if nobody acknowledges.
     alert_renotify_seconds: int = 60
     alert_escalate_seconds: int = 120
+    # Risk assessment of chat messages runs in a worker process (so it never competes with the chat path for
+    # the GIL), or in a thread of the server process.
+    risk_worker: Literal["process", "thread"] = "process"
     # Fernet keys for data at rest, newest first (comma-separated); derived from secret_key when unset.
     data_keys: str | None = None
     # Country whose crisis resources are shown by default (see domain/safety/resources).

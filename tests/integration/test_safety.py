@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text, update
 
-from sameboat.adapters.storage.models import Alert, AlertEvent, AuditRecord, Conversation
+from sameboat.adapters.storage.models import Alert, AlertEvent, AuditRecord, Conversation, ConversationEvent
 from sameboat.domain.accounts import Role
 from sameboat.domain.safety.escalation import EscalationPolicy
 from sameboat.services import accounts, safety
+from sameboat.services.conversations import store_message
 from sameboat.services.errors import Conflict, Forbidden, NotFound
 from tests.factories import make_sponsor, make_user
 from tests.integration.test_conversations import connect, receive_until
@@ -45,6 +47,77 @@ def test_high_risk_message_routes_resources_protocol_and_alert(client, chat, ser
         alert = uow.session.scalar(select(Alert).where(Alert.conversation_id == conversation_id))
         assert alert.level in ("high", "imminent") and alert.reasons and alert.status == "open"
         assert uow.session.get(Conversation, conversation_id).risk_level == alert.level
+
+
+def test_a_high_risk_message_inside_a_burst_still_raises_its_alert(runtime, chat, services) -> None:  # type: ignore[no-untyped-def]
+    """Messages that wait together are assessed in one round; each still on its own, in order, with context."""
+    conversation_id, member, _, _, _ = chat
+    bodies = ["hi again", "work was long today", HIGH_RISK, "anyway", "sorry for dumping all of this on you"]
+    events = [store_message(services, conversation_id, member, f"b{i}", body)[0] for i, body in enumerate(bodies)]
+    queue = runtime.risk_queue
+
+    async def burst() -> None:
+        for event in events:  # no await in between: all five wait for the same round
+            queue.submit(conversation_id, event)
+        await queue.idle()
+
+    asyncio.run(burst())
+    assert (queue.stats.rounds, queue.stats.largest_round, queue.stats.assessed) == (1, 5, 5)
+    assert queue.backlog == 0 and len(queue.stats.lags) == 5
+    with services.uow() as uow:
+        levels = dict(
+            uow.session.execute(
+                select(ConversationEvent.seq, ConversationEvent.risk_level).where(
+                    ConversationEvent.conversation_id == conversation_id, ConversationEvent.kind == "message"
+                )
+            ).all()
+        )
+        risky = events[2]["seq"]
+        assert levels[risky] in ("high", "imminent")
+        assert levels[events[0]["seq"]] == "none" and all(level is not None for level in levels.values())
+        alerts = list(uow.session.scalars(select(Alert).where(Alert.conversation_id == conversation_id)))
+        assert len(alerts) == 1 and alerts[0].level == levels[risky]
+        kinds = list(
+            uow.session.scalars(
+                select(ConversationEvent.kind).where(
+                    ConversationEvent.conversation_id == conversation_id, ConversationEvent.seq > events[-1]["seq"]
+                )
+            )
+        )
+        assert sorted(kinds) == ["protocol", "resources"]  # once for the level reached, not per message
+
+
+def test_a_queue_too_far_behind_still_catches_explicit_risk_with_the_phrase_layer(chat, services) -> None:  # type: ignore[no-untyped-def]
+    conversation_id, member, _, _, _ = chat
+    queue = safety.RiskQueue(services, worker="thread", max_lag=0.0)  # every round counts as behind
+    bodies = ["hey", "I want to kill myself tonight"]  # explicit: the phrase layer knows it without the model
+    events = [store_message(services, conversation_id, member, f"p{i}", b)[0] for i, b in enumerate(bodies)]
+
+    async def burst() -> None:
+        for event in events:
+            queue.submit(conversation_id, event)
+        await queue.idle()
+
+    asyncio.run(burst())
+    assert queue.stats.phrases_only == 2 and queue.stats.assessed == 2
+    with services.uow() as uow:
+        alert = uow.session.scalar(select(Alert).where(Alert.conversation_id == conversation_id))
+        assert alert is not None and alert.level in ("high", "imminent")
+        assert "no-embedder" in (alert.model_version or "")
+
+
+def test_after_a_restart_the_context_comes_from_the_stored_messages(chat, services) -> None:  # type: ignore[no-untyped-def]
+    conversation_id, member, _, _, _ = chat
+    earlier = ["honestly I don't see the point of any of it anymore", "nobody would even notice if I was gone"]
+    stored = [store_message(services, conversation_id, member, f"e{i}", b)[0] for i, b in enumerate(earlier)]
+    latest = store_message(services, conversation_id, member, "last", "anyway. I have the pills here")[0]
+    with services.uow() as uow:
+        texts = safety._earlier_member_texts(services, uow.session, {conversation_id: latest["seq"], "nope": 5})
+    assert texts == {conversation_id: tuple(earlier), "nope": ()}
+    with services.uow() as uow:
+        assert safety._earlier_member_texts(services, uow.session, {conversation_id: stored[1]["seq"]}) == {
+            conversation_id: (earlier[0],)
+        }
 
 
 def test_moderation_hides_contact_details_from_the_other_side(client, chat, services) -> None:  # type: ignore[no-untyped-def]

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import multiprocessing
+import threading
+import time
+from collections import OrderedDict, deque
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sameboat.adapters.storage.models import (
@@ -36,6 +40,7 @@ from sameboat.domain.safety.audit import GENESIS, ChainRecord, chain_hash, verif
 from sameboat.domain.safety.escalation import AlertClock, EscalationPolicy, due_actions, first_assignee
 from sameboat.domain.safety.resources import CountryResources, CrisisResource, crisis_resources_for
 from sameboat.domain.safety.risk import RecentContext, RiskAssessment, RiskLevel
+from sameboat.services import risk_worker
 from sameboat.services.conversations import (
     append_event,
     conversation_channel,
@@ -230,11 +235,11 @@ def resources_payload(resources: CountryResources) -> dict[str, Any]:
 
 
 class ContextCache:
-    """Recent assessments per conversation, in memory and bounded; rebuilt from the database on a miss."""
+    """Recent assessments per conversation, in memory and bounded; rebuilt from the database on a miss.
+    Only the risk queue's rounds touch it, one at a time."""
 
     def __init__(self, capacity: int = 2000) -> None:
         self._items: OrderedDict[str, RecentContext] = OrderedDict()
-        self._locks: dict[str, asyncio.Lock] = {}
         self.capacity = capacity
 
     def get(self, conversation_id: str) -> RecentContext | None:
@@ -247,11 +252,7 @@ class ContextCache:
         self._items[conversation_id] = context
         self._items.move_to_end(conversation_id)
         while len(self._items) > self.capacity:
-            gone, _ = self._items.popitem(last=False)
-            self._locks.pop(gone, None)
-
-    def lock(self, conversation_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(conversation_id, asyncio.Lock())
+            self._items.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -263,25 +264,43 @@ class Routing:
     alert_id: str | None = None
 
 
-def _rebuild_context(ctx: ServiceContext, session: Session, conversation_id: str, before_seq: int) -> RecentContext:
-    assert ctx.assessor is not None and ctx.cipher is not None
-    rows = list(
-        session.scalars(
-            select(ConversationEvent)
-            .where(
-                ConversationEvent.conversation_id == conversation_id,
-                ConversationEvent.kind == "message",
-                ConversationEvent.sender_role == "member",
-                ConversationEvent.seq < before_seq,
-            )
-            .order_by(ConversationEvent.seq.desc())
-            .limit(6)
+#: Member messages whose texts make up a conversation's context after a restart (the engine keeps 12).
+CONTEXT_REBUILD_MESSAGES = 6
+
+
+def _earlier_member_texts(
+    ctx: ServiceContext, session: Session, first_seqs: dict[str, int]
+) -> dict[str, tuple[str, ...]]:
+    """Each conversation's last member messages before the given sequence number, oldest first: one query
+    for a whole round (a restarted server misses every conversation at once)."""
+    assert ctx.cipher is not None
+    if not first_seqs:
+        return {}
+    events = ConversationEvent.__table__
+    ranked = (
+        select(
+            events.c.conversation_id,
+            events.c.seq,
+            events.c.body_ciphertext,
+            func.row_number().over(partition_by=events.c.conversation_id, order_by=events.c.seq.desc()).label("age"),
         )
+        .where(
+            events.c.conversation_id.in_(list(first_seqs)),
+            events.c.seq < case(first_seqs, value=events.c.conversation_id),
+            events.c.kind == "message",
+            events.c.sender_role == "member",
+        )
+        .subquery()
     )
-    context = RecentContext()
-    for row in reversed(rows):
-        context = context.add(ctx.assessor.assess(ctx.cipher.decrypt(row.body_ciphertext), context))
-    return context
+    rows = session.execute(
+        select(ranked.c.conversation_id, ranked.c.body_ciphertext)
+        .where(ranked.c.age <= CONTEXT_REBUILD_MESSAGES)
+        .order_by(ranked.c.conversation_id, ranked.c.seq)
+    ).all()
+    out: dict[str, list[str]] = {cid: [] for cid in first_seqs}
+    for cid, ciphertext in rows:
+        out[cid].append(ctx.cipher.decrypt(ciphertext))
+    return {cid: tuple(texts) for cid, texts in out.items()}
 
 
 def open_alert(
@@ -330,79 +349,108 @@ def open_alert(
     return alert
 
 
-def assess_member_message(
+_events_table = ConversationEvent.__table__
+# One statement for a whole round (executemany): most messages carry no risk and need nothing else.
+_SET_RISK_LEVEL = (
+    update(_events_table)
+    .where(_events_table.c.conversation_id == bindparam("b_conversation"), _events_table.c.seq == bindparam("b_seq"))
+    .values(risk_level=bindparam("b_level"))
+)
+
+
+def _act_on(
     ctx: ServiceContext,
-    conversation_id: str,
-    event: dict[str, Any],
-    context: RecentContext | None,
+    s: Session,
+    conversation: Conversation,
+    assessment: RiskAssessment,
+    actions: dict[str, tuple[str, ...]],
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Raise the conversation's level and do what the new level sets off. Only once per level reached in a
+    conversation, not on every message at that level."""
+    previous = RiskLevel[conversation.risk_level.upper()] if conversation.risk_level else RiskLevel.NONE
+    if assessment.level <= previous:
+        return [], None
+    level = assessment.level.name.lower()
+    conversation.risk_level = level
+    todo = actions.get(level, ())
+    events: list[dict[str, Any]] = []
+    alert_id = None
+    if "protocol_card" in todo:
+        events.append(
+            append_event(
+                ctx,
+                s,
+                conversation.id,
+                kind="protocol",
+                audience="listener",
+                sender_id=None,
+                role="sameboat",
+                allow_ended=True,
+                body=PROTOCOL_CARD + " (Why: " + "; ".join(assessment.reasons) + ")",
+            )
+        )
+    if "member_resources" in todo:
+        events.append(
+            append_event(
+                ctx,
+                s,
+                conversation.id,
+                kind="resources",
+                audience="member",
+                sender_id=None,
+                role="sameboat",
+                allow_ended=True,
+                body=_resources_text(ctx, s, conversation.member_id),
+            )
+        )
+    if "alert" in todo:
+        alert_id = open_alert(
+            ctx,
+            s,
+            member_id=conversation.member_id,
+            level=level,
+            source="risk_engine",
+            reasons=list(assessment.reasons),
+            conversation_id=conversation.id,
+            model_version=assessment.model_version,
+        ).id
+    return events, alert_id
+
+
+def record_assessments(
+    ctx: ServiceContext,
+    assessed: list[tuple[str, list[dict[str, Any]], list[RiskAssessment]]],
     actions: dict[str, tuple[str, ...]] | None = None,
-) -> tuple[Routing, RecentContext]:
-    """Assess one member message and act on its level. Runs off the message's critical path."""
-    assert ctx.assessor is not None
+) -> dict[str, Routing]:
+    """Store a round's levels and act on them, in one transaction: (conversation, its events, their
+    assessments in the same order) in, what each conversation's messages set off out."""
     actions = actions or DEFAULT_ACTIONS
+    out: dict[str, Routing] = {}
     with ctx.uow() as uow:
         s = uow.session
-        if context is None:
-            context = _rebuild_context(ctx, s, conversation_id, event["seq"])
-        assessment: RiskAssessment = ctx.assessor.assess(event["body"] or "", context)
-        context = context.add(assessment)
-        level = assessment.level.name.lower()
-        s.execute(
-            update(ConversationEvent)
-            .where(ConversationEvent.conversation_id == conversation_id, ConversationEvent.seq == event["seq"])
-            .values(risk_level=level)
-        )
-        conversation = s.get(Conversation, conversation_id)
-        if conversation is None:
-            return Routing(level), context
-        previous = RiskLevel[conversation.risk_level.upper()] if conversation.risk_level else RiskLevel.NONE
-        if assessment.level > previous:
-            conversation.risk_level = level
-        todo = actions.get(level, ())
-        events: list[dict[str, Any]] = []
-        alert_id = None
-        # Act once per level reached in a conversation, not on every message at that level.
-        if todo and assessment.level > previous:
-            if "protocol_card" in todo:
-                events.append(
-                    append_event(
-                        ctx,
-                        s,
-                        conversation_id,
-                        kind="protocol",
-                        audience="listener",
-                        sender_id=None,
-                        role="sameboat",
-                        allow_ended=True,
-                        body=PROTOCOL_CARD + " (Why: " + "; ".join(assessment.reasons) + ")",
-                    )
-                )
-            if "member_resources" in todo:
-                events.append(
-                    append_event(
-                        ctx,
-                        s,
-                        conversation_id,
-                        kind="resources",
-                        audience="member",
-                        sender_id=None,
-                        role="sameboat",
-                        allow_ended=True,
-                        body=_resources_text(ctx, s, conversation.member_id),
-                    )
-                )
-            if "alert" in todo:
-                alert_id = open_alert(
-                    ctx,
-                    s,
-                    member_id=conversation.member_id,
-                    level=level,
-                    source="risk_engine",
-                    reasons=list(assessment.reasons),
-                    conversation_id=conversation_id,
-                    model_version=assessment.model_version,
-                ).id
-    return Routing(level, tuple(events), alert_id), context
+        rows = [
+            {"b_conversation": cid, "b_seq": event["seq"], "b_level": assessment.level.name.lower()}
+            for cid, events, assessments in assessed
+            for event, assessment in zip(events, assessments, strict=True)
+        ]
+        if rows:
+            s.execute(_SET_RISK_LEVEL, rows)
+        for cid, _, assessments in assessed:
+            top = max((a.level for a in assessments), default=RiskLevel.NONE)
+            out[cid] = Routing(top.name.lower())
+            if top <= RiskLevel.NONE:
+                continue
+            conversation = s.get(Conversation, cid)
+            if conversation is None:
+                continue
+            routed: list[dict[str, Any]] = []
+            alert_ids: list[str] = []
+            for assessment in assessments:  # in order: each level reached acts once
+                events, alert_id = _act_on(ctx, s, conversation, assessment, actions)
+                routed += events
+                alert_ids += [alert_id] if alert_id else []
+            out[cid] = Routing(top.name.lower(), tuple(routed), alert_ids[-1] if alert_ids else None)
+    return out
 
 
 def assess_intake(ctx: ServiceContext, text: str) -> RiskAssessment | None:
@@ -430,31 +478,209 @@ def _resources_text(ctx: ServiceContext, session: Session, member_id: str) -> st
     )
 
 
-async def route_member_message(
-    ctx: ServiceContext, cache: ContextCache, conversation_id: str, event: dict[str, Any]
-) -> Routing | None:
-    """Background task after a member's message is acknowledged: assess, act, tell people."""
-    if ctx.assessor is None:
-        return None
-    async with cache.lock(conversation_id):
-        try:
-            # Its own worker thread: assessments queue there, never in front of storing and acknowledging
-            # messages (which use the default pool).
-            routing, context = await asyncio.get_running_loop().run_in_executor(
-                RISK_EXECUTOR, assess_member_message, ctx, conversation_id, event, cache.get(conversation_id)
+_risk_process: ProcessPoolExecutor | None = None
+_risk_process_lock = threading.Lock()
+
+
+def risk_process() -> ProcessPoolExecutor:
+    """The process-wide risk worker process, started (and its model loaded) on first use."""
+    global _risk_process
+    with _risk_process_lock:
+        if _risk_process is None:
+            _risk_process = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=risk_worker.start_worker
             )
-        except Exception:  # noqa: BLE001 - assessment must never break the chat; log and move on
-            log.exception("risk assessment failed for %s", conversation_id)
+            _risk_process.submit(risk_worker.warm_up)
+        return _risk_process
+
+
+def _restart_risk_process(broken: Executor) -> None:
+    global _risk_process
+    with _risk_process_lock:
+        if _risk_process is broken:
+            _risk_process = None
+    broken.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass
+class RiskQueueStats:
+    """Seconds from a message being handed to the queue (after it was stored and delivered) to its
+    assessment being committed, for the most recent messages; and the largest backlog seen."""
+
+    assessed: int = 0
+    rounds: int = 0
+    largest_round: int = 0
+    largest_backlog: int = 0
+    failed: int = 0
+    #: Messages assessed by the phrase layer alone because the queue was more than ``max_lag`` behind.
+    phrases_only: int = 0
+    lags: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+
+    def lag_percentile(self, q: float) -> float | None:
+        if not self.lags:
             return None
-        cache.put(conversation_id, context)
-    if ctx.hub is not None:
-        for routed in routing.events:
-            await ctx.hub.publish(conversation_channel(conversation_id), routed)
-        if routing.alert_id:
-            await ctx.hub.publish(
-                SUPERVISORS_CHANNEL, {"type": "alert", "alert_id": routing.alert_id, "level": routing.level}
-            )
-    return routing
+        ordered = sorted(self.lags)
+        return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+class RiskQueue:
+    """Member messages waiting for risk assessment, drained in rounds by one task per event loop.
+
+    The chat path only appends to a dict (``submit``); nothing it waits for is shared with assessment. Each
+    round takes the waiting messages (up to ``max_round``, conversations first come first served) and assesses
+    them in one batch (``risk_worker.assess_batch``: in a worker process by default, so the CPU-heavy part
+    does not compete for this process's GIL), each message in order with its conversation's context, then
+    stores every level with one statement and acts on any that rose. The busier it gets, the bigger the
+    rounds and the cheaper each message (the model embeds a round's sentences together), so the lag stays
+    bounded as long as the machine can do the work at all. When it cannot (the oldest message in a round has
+    waited more than ``max_lag`` seconds), the round is assessed by the phrase layer alone, which takes well
+    under a millisecond a message: explicit risk still raises its alert within seconds, and what only the
+    model would have caught is missed for those messages (counted in ``stats.phrases_only``, logged, and
+    printed by the benchmark) rather than every alert arriving minutes late.
+    """
+
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        worker: str = "process",
+        max_round: int = 256,
+        max_lag: float = 10.0,
+        actions: dict[str, tuple[str, ...]] | None = None,
+        cache: ContextCache | None = None,
+    ) -> None:
+        if worker not in ("process", "thread"):
+            raise ValueError("worker is 'process' or 'thread'")
+        self.ctx = ctx
+        self.worker = worker
+        self.max_round = max_round
+        self.max_lag = max_lag
+        self.actions = actions or DEFAULT_ACTIONS
+        self.cache = cache or ContextCache()
+        self.stats = RiskQueueStats()
+        self._pending: dict[str, list[tuple[dict[str, Any], float]]] = {}
+        self._waiting = 0
+        self._task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self.routed: list[Routing] = []  # the last round's, for tests
+
+    @property
+    def backlog(self) -> int:
+        return self._waiting
+
+    def start(self) -> None:
+        """Start the worker process and load its model (2-3 s, in the background) when the app starts, not
+        on the first member message; one-shot commands that bootstrap never pay for it."""
+        if self.worker == "process":
+            risk_process()
+
+    def submit(self, conversation_id: str, event: dict[str, Any]) -> None:
+        """Queue a stored member message (on the event loop; returns at once)."""
+        self._pending.setdefault(conversation_id, []).append((event, time.monotonic()))
+        self._waiting += 1
+        self.stats.largest_backlog = max(self.stats.largest_backlog, self._waiting)
+        if self._task is None or self._task.done():
+            self._idle = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def idle(self) -> None:
+        """Wait until everything submitted so far is assessed (tests, shutdown)."""
+        if self._task is not None and not self._task.done():
+            await self._idle.wait()
+
+    def _take(self) -> list[tuple[str, list[tuple[dict[str, Any], float]]]]:
+        taken: list[tuple[str, list[tuple[dict[str, Any], float]]]] = []
+        room = self.max_round
+        for conversation_id in list(self._pending):
+            if room <= 0:
+                break
+            waiting = self._pending[conversation_id]
+            part, rest = waiting[:room], waiting[room:]
+            if rest:
+                self._pending[conversation_id] = rest
+            else:
+                del self._pending[conversation_id]
+            part.sort(key=lambda item: item[0]["seq"])
+            taken.append((conversation_id, part))
+            room -= len(part)
+        self._waiting -= self.max_round - room
+        return taken
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch = self._take()
+                try:
+                    await self._round(batch)
+                except Exception:  # noqa: BLE001 - assessment must never break the chat; log and move on
+                    self.stats.failed += sum(len(part) for _, part in batch)
+                    log.exception("risk assessment failed for a round of %d conversations", len(batch))
+        finally:
+            self._idle.set()
+
+    async def _round(self, batch: list[tuple[str, list[tuple[dict[str, Any], float]]]]) -> None:
+        loop = asyncio.get_running_loop()
+        missing = {cid: part[0][0]["seq"] for cid, part in batch if self.cache.get(cid) is None}
+        before = await loop.run_in_executor(RISK_EXECUTOR, self._load_context_texts, missing) if missing else {}
+        items: list[risk_worker.Item] = [
+            (before.get(cid), self.cache.get(cid), tuple(event["body"] or "" for event, _ in part))
+            for cid, part in batch
+        ]
+        behind = time.monotonic() - min(queued for _, part in batch for _, queued in part) > self.max_lag
+        if behind:
+            count = sum(len(part) for _, part in batch)
+            self.stats.phrases_only += count
+            log.warning("risk queue %d behind: assessing %d messages with the phrase layer alone", self._waiting, count)
+        results = await self._assess(items, behind)
+        for (cid, _), (_, context) in zip(batch, results, strict=True):
+            self.cache.put(cid, context)
+        assessed = [
+            (cid, [event for event, _ in part], assessments)
+            for (cid, part), (assessments, _) in zip(batch, results, strict=True)
+        ]
+        routed = await loop.run_in_executor(RISK_EXECUTOR, record_assessments, self.ctx, assessed, self.actions)
+        done = time.monotonic()
+        count = sum(len(part) for _, part in batch)
+        self.stats.assessed += count
+        self.stats.rounds += 1
+        self.stats.largest_round = max(self.stats.largest_round, count)
+        self.stats.lags.extend(done - queued for _, part in batch for _, queued in part)
+        self.routed = list(routed.values())
+        if self.ctx.hub is None:
+            return
+        for cid, routing in routed.items():
+            for event in routing.events:
+                await self.ctx.hub.publish(conversation_channel(cid), event)
+            if routing.alert_id:
+                await self.ctx.hub.publish(
+                    SUPERVISORS_CHANNEL, {"type": "alert", "alert_id": routing.alert_id, "level": routing.level}
+                )
+
+    def _load_context_texts(self, first_seqs: dict[str, int]) -> dict[str, tuple[str, ...]]:
+        with self.ctx.uow() as uow:
+            return _earlier_member_texts(self.ctx, uow.session, first_seqs)
+
+    async def _assess(
+        self, items: list[risk_worker.Item], phrases_only: bool
+    ) -> list[tuple[list[RiskAssessment], RecentContext]]:
+        loop = asyncio.get_running_loop()
+        if self.worker == "process":
+            executor = risk_process()
+            try:
+                return await loop.run_in_executor(executor, risk_worker.assess_batch, items, phrases_only)
+            except BrokenProcessPool:
+                log.error("the risk worker process died; restarting it and assessing this round here")
+                _restart_risk_process(executor)
+        return await loop.run_in_executor(RISK_EXECUTOR, risk_worker.assess_batch, items, phrases_only)
+
+
+async def route_member_message(
+    ctx: ServiceContext, queue: RiskQueue, conversation_id: str, event: dict[str, Any]
+) -> None:
+    """After a member's message is stored and delivered: queue it for assessment (returns at once)."""
+    if ctx.assessor is None:
+        return
+    queue.submit(conversation_id, event)
 
 
 # --- supervisors ----------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from sameboat.domain.dispatch import DispatchConfig
+from sameboat.settings import Settings
 
 if TYPE_CHECKING:
     from sameboat.simulation.scenario import ScenarioConfig
@@ -76,9 +77,29 @@ def simulate_group() -> None:
 @click.option(
     "--hold-seconds", type=float, default=None, help="Hold a new request for a better match (engine default)."
 )
+@click.option(
+    "--hold-soon-seconds",
+    type=float,
+    default=Settings.model_fields["dispatch_hold_for_match_seconds"].default,
+    show_default=True,
+    help="Hold a new request for a better match who is free or will be within this time (the app's setting).",
+)
+@click.option(
+    "--soon-margin",
+    type=float,
+    default=Settings.model_fields["dispatch_hold_margin"].default,
+    show_default=True,
+    help="Score margin for --hold-soon-seconds (the app's setting).",
+)
 @click.option("--staffing", type=click.Choice(["sqrt", "proportional"]), default="sqrt", show_default=True)
 @click.option("--flat", is_flag=True, help="Flat arrivals and a constant roster (the setting where Erlang C applies).")
-@click.option("--experiences", default="1-3", show_default=True, help="Fewest-most lived experiences per listener.")
+@click.option(
+    "--experiences",
+    default="demo",
+    show_default=True,
+    help="Lived experiences per listener: 'demo' for the demo roster's mix (1-3, mostly 2), or fewest-most\n"
+    "(equally likely), e.g. 3-5.",
+)
 @click.option(
     "--demand",
     "demand_mix",
@@ -108,6 +129,8 @@ def dispatch(
     patience_minutes: float,
     break_minutes: float | None,
     hold_seconds: float | None,
+    hold_soon_seconds: float | None,
+    soon_margin: float | None,
     staffing: str,
     flat: bool,
     experiences: str,
@@ -126,12 +149,21 @@ def dispatch(
         policy_row,
     )
     from sameboat.simulation.scenario import ScenarioConfig, Staffing, build_scenario
-    from sameboat.simulation.topics import DemandMix, ListenerMix
+    from sameboat.simulation.topics import DemandMix, ListenerMix, demo_experience_counts
 
     try:
-        fewest, _, most = experiences.partition("-")
+        if experiences == "demo":  # the demo roster's listeners: how many tags each has
+            counts = demo_experience_counts()
+            span, weights = (
+                (min(counts), max(counts)),
+                tuple(float(counts.get(n, 0)) for n in range(min(counts), max(counts) + 1)),
+            )
+        else:
+            fewest, _, most = experiences.partition("-")
+            span, weights = (int(fewest), int(most or fewest)), None
         scenario_config = ScenarioConfig(
-            experiences=(int(fewest), int(most or fewest)),
+            experiences=span,
+            experience_weights=weights,
             seed=seed,
             hours=hours,
             requests_per_hour=requests_per_hour,
@@ -152,6 +184,10 @@ def dispatch(
         overrides["break_between_sessions"] = timedelta(minutes=break_minutes)
     if hold_seconds is not None:
         overrides["hold_for_better_match"] = timedelta(seconds=hold_seconds)
+    if hold_soon_seconds is not None:
+        overrides["hold_for_match_freeing_soon"] = timedelta(seconds=hold_soon_seconds)
+    if soon_margin is not None:
+        overrides["soon_margin"] = soon_margin
     config = DispatchConfig(**overrides)  # type: ignore[arg-type]
 
     click.echo(f"machine: {machine_description()}")
@@ -163,8 +199,16 @@ def dispatch(
         f"{accept_share:.0%} accept / {decline_share:.0%} decline / {1 - accept_share - decline_share:.0%} no answer, "
         f"patience {patience_minutes:g} min, break {config.break_between_sessions.total_seconds() / 60:g} min, "
         f"offer timeout {config.offer_timeout.total_seconds():g} s, hold for a better match "
-        f"{config.hold_for_better_match.total_seconds():g} s, "
+        f"{config.hold_for_better_match.total_seconds():g} s, hold for a better match freeing soon "
+        f"{config.hold_for_match_freeing_soon.total_seconds():g} s (margin {config.soon_margin:g}), "
         f"{scenario_config.experiences[0]}-{scenario_config.experiences[1]} lived experiences per listener"
+        + (
+            " (as the demo roster: "
+            + ", ".join(f"{w:g} with {n}" for n, w in zip(range(span[0], span[1] + 1), weights, strict=True))
+            + f" of {sum(weights):g})"
+            if weights
+            else " (equally likely)"
+        )
     )
     click.echo(f"topics: {topic_description(scenario_config)}")
     rows_by_seed = []

@@ -301,6 +301,9 @@ class DaySimulation:
         self.record_supply(t, arrival)
         self.state = add_request(self.state, request)
         self.schedule(t + arrival.patience, Kind.ABANDON, arrival.index)
+        hold = max(self.config.hold_for_better_match, self.config.hold_for_match_freeing_soon).total_seconds()
+        if hold > 0:  # the service's dispatcher ticks every second, so a hold ends on time
+            self.schedule(t + hold, Kind.WAKE)
         if self.policy == "ours":
             self.plan(t)  # the estimate the member first sees already counts the offer sent on arrival
             estimate = estimate_wait(self.state, request.id, self.at(t), self.service_stats(), self.config)

@@ -63,6 +63,8 @@ class ScenarioConfig:
     pool_size: int = 260
     #: Fewest and most lived-experience tags per listener.
     experiences: tuple[int, int] = (1, 3)
+    #: Relative frequency of each number of experiences from ``experiences[0]`` up (None: equally likely).
+    experience_weights: tuple[float, ...] | None = None
     #: What members ask about (``topics.py``), and whether listeners' experiences follow it.
     demand_mix: DemandMix = DemandMix.CONCENTRATED
     listener_mix: ListenerMix = ListenerMix.DEMAND
@@ -92,6 +94,9 @@ class ScenarioConfig:
             raise ValueError("rates, listeners and hours must be positive")
         if not 1 <= self.experiences[0] <= self.experiences[1]:
             raise ValueError("experiences must be a range like (1, 3)")
+        span = self.experiences[1] - self.experiences[0] + 1
+        if self.experience_weights is not None and len(self.experience_weights) != span:
+            raise ValueError("experience_weights needs one weight per number of experiences")
 
 
 @dataclass(frozen=True)
@@ -240,7 +245,11 @@ def build_scenario(config: ScenarioConfig, taxonomy: Taxonomy | None = None) -> 
     similarity = similarity_matrix(taxonomy, tags)
 
     volunteers = [
-        Volunteer(v, f"listener-{v:03d}", listener_experiences(taxonomy, tags, lived, rng, config.experiences))
+        Volunteer(
+            v,
+            f"listener-{v:03d}",
+            listener_experiences(taxonomy, tags, lived, rng, config.experiences, config.experience_weights),
+        )
         for v in range(config.pool_size)
     ]
     # best similarity between each possible member topic and each volunteer's experiences: (topics, pool)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from importlib import resources
 from types import MappingProxyType
 
 import numpy as np
@@ -277,10 +278,16 @@ def listener_experiences(
     probabilities: np.ndarray,
     rng: np.random.Generator,
     how_many: tuple[int, int] = (1, 3),
+    count_weights: tuple[float, ...] | None = None,
 ) -> tuple[str, ...]:
-    """Lived-experience tags for a listener: between ``how_many[0]`` and ``how_many[1]`` of them, each drawn
-    from ``probabilities`` (a listener distribution), the second and third often near the first."""
-    count = int(rng.integers(how_many[0], how_many[1] + 1))
+    """Lived-experience tags for a listener: between ``how_many[0]`` and ``how_many[1]`` of them (equally likely,
+    or weighted by ``count_weights``), each drawn from ``probabilities`` (a listener distribution), the second
+    and third often near the first."""
+    if count_weights is None:
+        count = int(rng.integers(how_many[0], how_many[1] + 1))
+    else:
+        weights = np.asarray(count_weights, dtype=float)
+        count = how_many[0] + int(rng.choice(len(weights), p=weights / weights.sum()))
     index = {t: i for i, t in enumerate(tags)}
     chosen = [tags[int(rng.choice(len(tags), p=probabilities))]]
     while len(chosen) < count:
@@ -304,3 +311,17 @@ def leading_share(probabilities: np.ndarray, tags: list[str]) -> float:
     """Share of requests on the ``LEADING_TOPICS`` tags."""
     index = {t: i for i, t in enumerate(tags)}
     return float(sum(probabilities[index[t]] for group in LEADING_TOPICS.values() for t in group))
+
+
+def demo_experience_counts() -> dict[int, int]:
+    """How many lived-experience tags each of the demo's listeners (``sameboat/demo/listeners.yaml``, written
+    to look like a real roster) has: {number of tags: listeners}. 52 listeners: 8 with one, 37 with two, 7 with
+    three."""
+    import yaml
+
+    data = yaml.safe_load(resources.files("sameboat.demo").joinpath("listeners.yaml").read_text("utf-8"))
+    counts: dict[int, int] = {}
+    for listener in data["listeners"]:
+        n = len(listener["tags"])
+        counts[n] = counts.get(n, 0) + 1
+    return dict(sorted(counts.items()))

@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         hub = runtime.services.hub
         if hub is not None:
             await hub.start()
+        runtime.risk_queue.start()  # the risk worker process loads its model while the server starts
         # Stories saved under another embedding model are re-embedded in the background, off the request path.
         reembedding = asyncio.create_task(asyncio.to_thread(reembed_stale_stories, runtime.services))
         stop_dispatch = asyncio.Event()

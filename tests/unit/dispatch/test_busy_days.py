@@ -113,18 +113,21 @@ def run_busy_period(
     return day
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     listeners=st.integers(1, 5),
     members=st.integers(1, 25),
     cancel_share=st.sampled_from([0.0, 0.5]),
     break_seconds=st.sampled_from([0, 60]),
+    hold_seconds=st.sampled_from([0, 45]),  # the app holds up to 45 s for a better match freeing soon
 )
 def test_busy_periods_keep_every_promise_and_nobody_starves(
-    seed: int, listeners: int, members: int, cancel_share: float, break_seconds: int
+    seed: int, listeners: int, members: int, cancel_share: float, break_seconds: int, hold_seconds: int
 ) -> None:
-    config = DispatchConfig(break_between_sessions=seconds(break_seconds))
+    config = DispatchConfig(
+        break_between_sessions=seconds(break_seconds), hold_for_match_freeing_soon=seconds(hold_seconds)
+    )
     day = run_busy_period(seed, listeners, members, cancel_share, config)
     for request_id in day.passed:
         # Every member was offered to someone or left on their own.

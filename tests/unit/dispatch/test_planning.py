@@ -78,6 +78,26 @@ def test_high_risk_never_waits_for_a_better_match() -> None:
     assert pairs(plan_offers(normal, T0 + seconds(60), config)) == {("r", "free")}
 
 
+def test_a_new_request_waits_for_a_better_match_only_when_one_is_coming() -> None:
+    config = DispatchConfig(hold_for_match_freeing_soon=seconds(30), soon_margin=0.3)
+    state = state_of(
+        request("r", {"resting": 1.0, "talking": 1.2, "free": 0.4}),
+        listener("resting", break_until=T0 + seconds(20)),  # back within the hold
+        listener("talking", active_conversations=1),  # nobody knows when that conversation ends
+        listener("free"),
+    )
+    assert plan_offers(state, T0, config) == []
+    after_break = T0 + seconds(20)
+    assert pairs(plan_offers(heartbeat(state, "resting", after_break).state, after_break, config)) == {("r", "resting")}
+    nobody_coming = replace(state, listeners={k: v for k, v in state.listeners.items() if k != "resting"})
+    assert pairs(plan_offers(nobody_coming, T0, config)) == {("r", "free")}  # offered at once
+    # Back only after the hold ends, or offered someone else meanwhile: not waited for.
+    later = replace(state, listeners={**state.listeners, "resting": listener("resting", break_until=T0 + seconds(31))})
+    assert pairs(plan_offers(later, T0, config)) == {("r", "free")}
+    high = replace(state, requests={"r": replace(state.requests["r"], priority=Priority.HIGH)})
+    assert pairs(plan_offers(high, T0, config)) == {("r", "free")}
+
+
 def test_waiting_time_wins_under_contention() -> None:
     # Same listener, the newcomer matches better; the one who waited 5 minutes has earned it.
     state = state_of(

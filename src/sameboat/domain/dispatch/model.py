@@ -50,6 +50,12 @@ class DispatchConfig:
     #: have. High-risk requests never wait for a better match.
     hold_for_better_match: timedelta = timedelta(seconds=0)
     better_match_margin: float = 0.3
+    #: For this long after a normal request arrives it is only offered to listeners within ``soon_margin`` of
+    #: the best one who is free now or will be within that time (on the break after a conversation, which has
+    #: a known end); listeners in a conversation are not waited for, since nobody knows when it will end. So
+    #: a member waits a few seconds for someone who shares their topic only when that someone is coming.
+    hold_for_match_freeing_soon: timedelta = timedelta(seconds=0)
+    soon_margin: float = 0.3
     #: A listener who lets an offer time out is set away (they are probably not at the screen).
     away_after_missed_offer: bool = True
     #: After this wait (waited so far, or estimated), the member is offered to book a time or see resources.

@@ -16,6 +16,7 @@ much better listener (``DispatchConfig.hold_for_better_match``).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -89,7 +90,35 @@ def quality_floor(
     request: WaitingRequest, state: DispatchState, now: datetime, config: DispatchConfig = DEFAULT_CONFIG
 ) -> float:
     """Lowest score this request may be offered at now (-inf once it no longer holds out for a better match)."""
-    if request.priority is Priority.HIGH or request.waited(now) >= config.hold_for_better_match:
+    if request.priority is Priority.HIGH:
+        return -math.inf
+    return max(_floor_on_shift(request, state, now, config), _floor_freeing_soon(request, state, now, config))
+
+
+def _floor_freeing_soon(request: WaitingRequest, state: DispatchState, now: datetime, config: DispatchConfig) -> float:
+    """Within ``hold_for_match_freeing_soon`` of arriving: the best score among listeners free now or whose
+    break ends within the hold, less ``soon_margin``."""
+    if request.waited(now) >= config.hold_for_match_freeing_soon:
+        return -math.inf
+    until = request.created_at + config.hold_for_match_freeing_soon
+    pending = Counter(o.listener_id for o in state.offers.values())
+    best = -math.inf
+    for candidate in request.candidates:
+        if candidate.score <= best or candidate.listener_id in request.passed_over_by:
+            continue
+        listener = state.listeners.get(candidate.listener_id)
+        if listener is None or not is_reachable(listener, now, config) or not under_daily_limit(listener):
+            continue
+        if listener.active_conversations + pending[listener.id] >= listener.max_concurrent:
+            continue  # talking (or being offered someone): not free before an unknown time
+        if listener.break_until is not None and listener.break_until > until:
+            continue
+        best = candidate.score
+    return best - config.soon_margin
+
+
+def _floor_on_shift(request: WaitingRequest, state: DispatchState, now: datetime, config: DispatchConfig) -> float:
+    if request.waited(now) >= config.hold_for_better_match:
         return -math.inf
     on_shift = [
         c.score
