@@ -286,3 +286,32 @@ def test_crisis_resources_are_editable_per_country_and_sponsor(services, chat) -
             sponsor_id=None,
             data={"emergency": "911", "resources": [{"name": "x", "how": "y"}]},
         )
+
+
+def test_messages_no_queue_assessed_are_swept_up_later(chat, services, clock) -> None:  # type: ignore[no-untyped-def]
+    """A process that stops with messages in its queue: another (or the restarted one) assesses them."""
+    conversation_id, member, _, _, _ = chat
+    stored = [store_message(services, conversation_id, member, f"o{i}", b)[0] for i, b in enumerate(["hey", HIGH_RISK])]
+    queue = safety.RiskQueue(services, worker="thread")
+
+    async def sweep() -> int:
+        found = await queue.sweep_orphans()
+        await queue.idle()
+        return found
+
+    assert asyncio.run(sweep()) == 0  # just stored: a live queue may still hold them
+    clock.advance(seconds=61)
+    assert asyncio.run(sweep()) == 2
+    with services.uow() as uow:
+        levels = [
+            uow.session.get(ConversationEvent, e).risk_level
+            for e in uow.session.scalars(
+                select(ConversationEvent.id).where(
+                    ConversationEvent.conversation_id == conversation_id,
+                    ConversationEvent.seq.in_([event["seq"] for event in stored]),
+                )
+            )
+        ]
+        assert None not in levels and any(level in ("high", "imminent") for level in levels)
+        assert uow.session.scalar(select(Alert).where(Alert.conversation_id == conversation_id)) is not None
+    assert asyncio.run(sweep()) == 0  # assessed once, not again

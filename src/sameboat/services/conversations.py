@@ -431,6 +431,11 @@ def events_after(
         return [redact_for(_event_view(ctx, e, names.get(e.sender_id or "", "Sameboat")), role, user.id) for e in rows]
 
 
+def stored_view(ctx: ServiceContext, session: Session, event: ConversationEvent) -> dict[str, Any]:
+    """An event as it was published (for work that picks stored events up again, e.g. risk assessment)."""
+    return _event_view(ctx, event, _name_of(session, event.sender_id, event.sender_role))
+
+
 def end(ctx: ServiceContext, conversation_id: str, user: User) -> dict[str, Any]:
     with ctx.uow() as uow:
         s = uow.session

@@ -4,6 +4,7 @@ crisis resources. Humans decide: the software raises, routes and reminds."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import threading
@@ -46,6 +47,7 @@ from sameboat.services.conversations import (
     conversation_channel,
     conversation_or_404,
     other_party,
+    stored_view,
     user_channel,
 )
 from sameboat.services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -583,6 +585,18 @@ class RiskQueue:
             self._idle = asyncio.Event()
             self._task = asyncio.get_running_loop().create_task(self._drain())
 
+    async def sweep_orphans(self) -> int:
+        """Queue stored member messages that no queue assessed; returns how many were queued."""
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(RISK_EXECUTOR, unassessed_member_messages, self.ctx)
+        waiting = {(cid, event["seq"]) for cid, part in self._pending.items() for event, _ in part}
+        fresh = [(cid, event) for cid, event in found if (cid, event["seq"]) not in waiting]
+        for conversation_id, event in fresh:
+            self.submit(conversation_id, event)
+        if fresh:
+            log.warning("queued %d member messages that were never assessed", len(fresh))
+        return len(fresh)
+
     async def idle(self) -> None:
         """Wait until everything submitted so far is assessed (tests, shutdown)."""
         if self._task is not None and not self._task.done():
@@ -672,6 +686,48 @@ class RiskQueue:
                 log.error("the risk worker process died; restarting it and assessing this round here")
                 _restart_risk_process(executor)
         return await loop.run_in_executor(RISK_EXECUTOR, risk_worker.assess_batch, items, phrases_only)
+
+
+#: A member message still unassessed after this long has fallen out of every queue (its process stopped, or
+#: its round failed): the sweeper assesses it. Live queues keep up within ``max_lag`` (10 s) or fall back.
+ORPHAN_AFTER = timedelta(seconds=60)
+ORPHAN_WINDOW = timedelta(hours=24)
+ORPHAN_SWEEP_SECONDS = 30.0
+
+
+def unassessed_member_messages(ctx: ServiceContext, limit: int = 500) -> list[tuple[str, dict[str, Any]]]:
+    """Member messages of the last day that no queue assessed, oldest conversation order kept."""
+    now = ctx.now()
+    with ctx.uow() as uow:
+        s = uow.session
+        rows = s.scalars(
+            select(ConversationEvent)
+            .join(Conversation, Conversation.id == ConversationEvent.conversation_id)
+            .where(
+                ConversationEvent.kind == "message",
+                ConversationEvent.sender_role == "member",
+                ConversationEvent.risk_level.is_(None),
+                ConversationEvent.created_at < now - ORPHAN_AFTER,
+                ConversationEvent.created_at > now - ORPHAN_WINDOW,
+                Conversation.member_deleted_at.is_(None),
+            )
+            .order_by(ConversationEvent.conversation_id, ConversationEvent.seq)
+            .limit(limit)
+        ).all()
+        return [(event.conversation_id, stored_view(ctx, s, event)) for event in rows]
+
+
+async def run_orphan_sweeper(queue: RiskQueue, stop: asyncio.Event, interval: float = ORPHAN_SWEEP_SECONDS) -> None:
+    """Every ``interval`` seconds, queue what no queue assessed (after a restart, the messages the stopped
+    process still held). Several processes may pick up the same orphan: assessing twice raises no second
+    alert, since an alert opens only when the conversation's level rises."""
+    while not stop.is_set():
+        try:
+            await queue.sweep_orphans()
+        except Exception:  # noqa: BLE001 - the next sweep retries
+            log.exception("sweeping unassessed messages failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
 async def route_member_message(

@@ -23,6 +23,7 @@ from sameboat.services.booking import run_scheduler
 from sameboat.services.dispatch import run_dispatcher
 from sameboat.services.errors import ServiceError
 from sameboat.services.matching import reembed_stale_stories
+from sameboat.services.safety import run_orphan_sweeper
 from sameboat.settings import Settings, get_settings
 from sameboat.web import security
 from sameboat.web.rendering import render
@@ -122,11 +123,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             )
         else:
             scheduler = None
+        # Member messages a stopped process never assessed are picked up again (same switch as above).
+        sweeper = (
+            asyncio.create_task(run_orphan_sweeper(runtime.risk_queue, stop_dispatch))
+            if settings.dispatch_interval_seconds > 0
+            else None
+        )
         try:
             yield
         finally:
             stop_dispatch.set()
-            background = [task for task in (dispatcher, scheduler) if task is not None]
+            background = [task for task in (dispatcher, scheduler, sweeper) if task is not None]
             await asyncio.gather(reembedding, *background, return_exceptions=True)
             if hub is not None:
                 await hub.close()
