@@ -131,7 +131,7 @@ def safety_command(
         click.echo(format_post_table(rows_check))
         click.echo("")
 
-    for part in ("dev", "holdout"):
+    for part in dict.fromkeys(c.set for c in cases):  # dev, holdout, holdout2, ... in file order
         subset = [c for c in cases if c.set == part]
         if not subset:
             continue
