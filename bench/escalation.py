@@ -227,10 +227,12 @@ async def run_probes(
                 await asyncio.wait_for(ws.close(), timeout=5)
 
 
-def latencies(phase: Phase, conversations_of: dict[str, str]) -> tuple[list[float], int]:
-    """Seconds from each probe's send to its alert's arrival; and the number of probes with no alert."""
+def latencies(phase: Phase, alerts: dict[str, float], conversations_of: dict[str, str]) -> tuple[list[float], int]:
+    """Seconds from each probe's send to its alert's arrival; and the number of probes with no alert.
+
+    ``alerts`` holds every phase's arrivals: a late alert is matched to its probe by conversation."""
     arrival_by_conversation: dict[str, float] = {}
-    for alert_id, arrived in phase.alerts.items():
+    for alert_id, arrived in alerts.items():
         conversation_id = conversations_of.get(alert_id)
         if conversation_id is not None:
             arrival_by_conversation[conversation_id] = min(
@@ -341,14 +343,15 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         chat_load.stop(process)
-        conversations_of = alert_conversations(url, [a for phase in phases for a in phase.alerts])
+        every_alert = {a: t for phase in phases for a, t in phase.alerts.items()}
+        conversations_of = alert_conversations(url, list(every_alert))
 
         print("")
         header = f"{'phase':<10} {'probes':>6} {'alerts':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}"
         print(header + "  load average (1/5/15 min)")
         verdicts = []
         for phase in phases:
-            values, missed = latencies(phase, conversations_of)
+            values, missed = latencies(phase, every_alert, conversations_of)
             load_average = "/".join(f"{x:.2f}" for x in phase.load_average or ())
             print(
                 f"{phase.name:<10} {len(phase.probes):>6} {len(phase.probes) - missed:>6} {_ms(values, 50):>8} "
