@@ -60,7 +60,7 @@ class RiskConfig:
     """The few numbers of the engine; docs/safety.md says how they were chosen."""
 
     #: A sentence fires a prototype group when its cosine similarity reaches this...
-    similarity_threshold: float = 0.59
+    similarity_threshold: float = 0.57
     #: ...and beats its best benign prototype by at least this much.
     benign_margin: float = 0.02
     #: A group's similarity is the mean over its this-many closest prototypes (1 = nearest only).
