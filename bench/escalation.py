@@ -290,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         f"(the chat benchmark's load generator), SQLite, one server process"
     )
     print(f"  load: {'none (baseline only)' if args.no_load else load_text}")
-    print(f"  probes: {args.probes} per phase, each a fresh conversation; load average at start {os.getloadavg()}")
+    load_average = "/".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"  probes: {args.probes} per phase, each a fresh conversation; load average at start {load_average}")
     workdir = Path(tempfile.mkdtemp(prefix="sameboat-escalation-"))
     ok = False
     process: subprocess.Popen[bytes] | None = None
