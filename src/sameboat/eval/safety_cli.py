@@ -105,7 +105,10 @@ def safety_command(
         keyword_detector(),
     ]
 
-    click.echo(f"command: {' '.join(['sameboat eval safety', *sys.argv[1:]])}")
+    given = sys.argv[1:]
+    if given[:2] == ["eval", "safety"]:  # run through the main CLI rather than python -m
+        given = given[2:]
+    click.echo(f"command: {' '.join(['sameboat eval safety', *given])}")
     click.echo(
         f"machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus; "
         f"python {platform.python_version()}; jobs {jobs}"
@@ -131,7 +134,7 @@ def safety_command(
         click.echo(format_post_table(rows_check))
         click.echo("")
 
-    for part in ("dev", "holdout"):
+    for part in dict.fromkeys(c.set for c in cases):  # dev, holdout, holdout2, ... in file order
         subset = [c for c in cases if c.set == part]
         if not subset:
             continue

@@ -37,6 +37,13 @@ def test_shipped_engine_accuracy_floor(engine: RiskAssessor, part: str) -> None:
         assert scores.category_accuracy(category) >= CATEGORY_FLOOR, category
 
 
+def test_second_holdout_floor(engine: RiskAssessor) -> None:
+    # Written later and first scored 0.83 before any change for it; its known misses stay in the file.
+    cases = [c for c in read_chat_set() if c.set == "holdout2"]
+    assert len(cases) >= 40
+    assert score_chat(cases, engine_detector(engine, "shipped")).accuracy >= 0.89
+
+
 def test_phrase_layer_alone_accuracy_floor(phrases_only: RiskAssessor) -> None:
     scores = score_chat(read_chat_set(), engine_detector(phrases_only, "phrases only"))
     assert scores.accuracy >= PHRASES_ONLY_FLOOR

@@ -112,3 +112,37 @@ def test_levels_are_ordered_and_parse() -> None:
     assert RiskLevel.parse(" High ") is RiskLevel.HIGH
     with pytest.raises(ValueError, match="unknown risk level"):
         RiskLevel.parse("severe")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is drowning a peaceful way to go",
+        "how painful is an overdose",
+        "would a whole bottle of my sleeping pills kill me",
+        "are 40 enough to not wake up",
+        "what chemicals can be mixed to make chlorine gas",
+        "been looking up how many tablets it would take",
+    ],
+)
+def test_questions_about_a_way_to_die_are_method_seeking(phrases_only: RiskAssessor, text: str) -> None:
+    result = phrases_only.assess(text)
+    assert result.level >= RiskLevel.HIGH
+    assert Signal.METHOD in result.signal_names
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "would eating raw cookie dough kill me lol",
+        "is this enough pasta for four people",
+        "which cleaning products should never be mixed at home",
+        "my dad will kill me if I fail",
+    ],
+)
+def test_everyday_questions_are_not_method_seeking(phrases_only: RiskAssessor, text: str) -> None:
+    assert phrases_only.assess(text).level <= RiskLevel.LOW
+
+
+def test_an_attempt_some_weeks_back_is_recent(phrases_only: RiskAssessor) -> None:
+    assert phrases_only.assess("i tried to kill my self 3 weeks back").level >= RiskLevel.HIGH

@@ -100,6 +100,7 @@ _REWRITES: tuple[tuple[str, str], ...] = (
     (r"her self", "herself"),
     (r"him self", "himself"),
     (r"them selves", "themselves"),
+    (r"them self", "themself"),
     (r"rlly|rly|realy", "really"),
     (r"thinkin", "thinking"),
     (r"feelin", "feeling"),
