@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from sameboat.domain.safety.escalation import EscalationPolicy
 from sameboat.services import accounts, safety
 from sameboat.services.conversations import store_message
 from sameboat.services.errors import Conflict, Forbidden, NotFound
+from tests.conftest import run_async
 from tests.factories import make_sponsor, make_user
 from tests.integration.test_conversations import connect, receive_until
 
@@ -61,7 +61,7 @@ def test_a_high_risk_message_inside_a_burst_still_raises_its_alert(runtime, chat
             queue.submit(conversation_id, event)
         await queue.idle()
 
-    asyncio.run(burst())
+    run_async(burst)
     assert (queue.stats.rounds, queue.stats.largest_round, queue.stats.assessed) == (1, 5, 5)
     assert queue.backlog == 0 and len(queue.stats.lags) == 5
     with services.uow() as uow:
@@ -98,7 +98,7 @@ def test_a_queue_too_far_behind_still_catches_explicit_risk_with_the_phrase_laye
             queue.submit(conversation_id, event)
         await queue.idle()
 
-    asyncio.run(burst())
+    run_async(burst)
     assert queue.stats.phrases_only == 2 and queue.stats.assessed == 2
     with services.uow() as uow:
         alert = uow.session.scalar(select(Alert).where(Alert.conversation_id == conversation_id))
@@ -299,9 +299,9 @@ def test_messages_no_queue_assessed_are_swept_up_later(chat, services, clock) ->
         await queue.idle()
         return found
 
-    assert asyncio.run(sweep()) == 0  # just stored: a live queue may still hold them
+    assert run_async(sweep) == 0  # just stored: a live queue may still hold them
     clock.advance(seconds=61)
-    assert asyncio.run(sweep()) == 2
+    assert run_async(sweep) == 2
     with services.uow() as uow:
         levels = [
             uow.session.get(ConversationEvent, e).risk_level
@@ -314,4 +314,4 @@ def test_messages_no_queue_assessed_are_swept_up_later(chat, services, clock) ->
         ]
         assert None not in levels and any(level in ("high", "imminent") for level in levels)
         assert uow.session.scalar(select(Alert).where(Alert.conversation_id == conversation_id)) is not None
-    assert asyncio.run(sweep()) == 0  # assessed once, not again
+    assert run_async(sweep) == 0  # assessed once, not again
