@@ -25,6 +25,7 @@ from sameboat.domain.matching import (
     ListenerSnapshot,
     MatchRequest,
     MatchWeights,
+    story_vector_from_parts,
 )
 from sameboat.domain.matching.ports import TextEmbedder
 from sameboat.domain.taxonomy import Taxonomy
@@ -59,9 +60,9 @@ def story_vectors(
     """The story vector of every pool listener.
 
     ``situation``: the embedding of the one-sentence situation. ``situation+dialog``: a story in two
-    parts, the situation and the seeker's own words in the conversation (cut by the model at 256 word
-    pieces), each embedded on its own and the two unit vectors averaged (then made unit length again),
-    so the short summary counts as much as the long account. A line without seeker turns keeps its
+    parts, the situation as its summary line and the seeker's own words in the conversation as its body
+    (cut by the model at 256 word pieces), combined by ``story_vector_from_parts`` — the rule the app
+    applies to a listener's bio and story. A line without seeker turns keeps its
     situation vector. ``situation_vectors`` may be passed when they are already computed.
     """
     if story_from not in STORY_FROM:
@@ -73,10 +74,12 @@ def story_vectors(
     stories = situations.copy()
     with_words = [i for i, s in enumerate(pool) if s.seeker_words]
     if with_words:
-        words = embedder.embed_many([pool[i].seeker_words for i in with_words])
-        combined = situations[with_words] + np.asarray(words, dtype=np.float32)
-        norms = np.linalg.norm(combined, axis=1, keepdims=True)
-        stories[with_words] = combined / np.maximum(norms, 1e-12)
+        words = np.asarray(embedder.embed_many([pool[i].seeker_words for i in with_words]), dtype=np.float32)
+        # The app's own rule for a story with a summary line and a body (services.matching.embed_story).
+        for row, i in enumerate(with_words):
+            vector = story_vector_from_parts(situations[i], words[row])
+            if vector is not None:
+                stories[i] = vector
     return stories
 
 

@@ -29,8 +29,10 @@ from sameboat.domain.matching import (
     Timing,
     needs_reembedding,
     rank_listeners,
+    story_embedding_version,
 )
 from sameboat.domain.matching import ListenerStatus as MatchStatus
+from sameboat.domain.matching import embed_story as story_vector
 from sameboat.services.presence import HEARTBEAT_STALE_AFTER
 from sameboat.services.taxonomy import current_taxonomy
 from sameboat.services.unit_of_work import ServiceContext
@@ -40,11 +42,18 @@ RECENT_WINDOW = timedelta(hours=24)
 
 
 def embed_story(ctx: ServiceContext, profile: ListenerProfile) -> None:
-    """Store the story's vector and the model that made it (called in the saving transaction)."""
-    if ctx.embedder is None or not profile.story:
+    """Store the story's vector and what made it (called in the saving transaction).
+
+    The one-line bio is the story's summary and the story its body, embedded in two parts exactly as
+    the evaluation embeds its pool listeners (``sameboat.domain.matching.stories``).
+    """
+    if ctx.embedder is None:
         return
-    profile.story_embedding = vector_to_bytes(ctx.embedder.embed(profile.story))
-    profile.embedding_model = ctx.embedder.model_version
+    vector = story_vector(ctx.embedder, profile.bio, profile.story)
+    if vector is None:
+        return
+    profile.story_embedding = vector_to_bytes(vector)
+    profile.embedding_model = story_embedding_version(ctx.embedder.model_version)
 
 
 def reembed_stale_stories(ctx: ServiceContext, batch: int = 50) -> int:
@@ -52,13 +61,16 @@ def reembed_stale_stories(ctx: ServiceContext, batch: int = 50) -> int:
     if ctx.embedder is None:
         return 0
     done = 0
-    version = ctx.embedder.model_version
+    version = story_embedding_version(ctx.embedder.model_version)
+    after = ""
     while True:
         with ctx.uow() as uow:
             stale = list(
                 uow.session.scalars(
                     select(ListenerProfile)
                     .where((ListenerProfile.embedding_model.is_(None)) | (ListenerProfile.embedding_model != version))
+                    # Keyset paging: a profile with nothing to embed stays stale and must not be fetched again.
+                    .where(ListenerProfile.user_id > after)
                     .order_by(ListenerProfile.user_id)
                     .limit(batch)
                 )
@@ -66,6 +78,8 @@ def reembed_stale_stories(ctx: ServiceContext, batch: int = 50) -> int:
             for profile in stale:
                 if needs_reembedding(profile.embedding_model, version):
                     embed_story(ctx, profile)
+            if stale:
+                after = stale[-1].user_id
         done += len(stale)
         if len(stale) < batch:
             return done
@@ -106,7 +120,7 @@ def listener_snapshots(ctx: ServiceContext, session: Session, now: datetime) -> 
     for blocker, blocked in session.execute(select(Block.blocker_id, Block.blocked_id)):
         blocked_by_listener.setdefault(blocker, set()).add(blocked)
     ratings = _ratings(session)
-    current_model = ctx.embedder.model_version if ctx.embedder else None
+    current_model = story_embedding_version(ctx.embedder.model_version) if ctx.embedder else None
     snapshots = []
     for p in profiles:
         row = presence.get(p.user_id)

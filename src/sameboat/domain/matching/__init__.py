@@ -21,12 +21,19 @@ from sameboat.domain.matching.model import (
     TopicGuess,
 )
 from sameboat.domain.matching.ports import TextEmbedder, needs_reembedding
+from sameboat.domain.matching.stories import (
+    STORY_VECTOR_SCHEME,
+    embed_story,
+    story_embedding_version,
+    story_vector_from_parts,
+)
 from sameboat.domain.matching.text import MAX_REQUEST_CHARS, MORE_DETAIL_PROMPT, UNSUPPORTED_LANGUAGE_PROMPT
 
 __all__ = [
     "FILTER_ORDER",
     "MAX_REQUEST_CHARS",
     "MORE_DETAIL_PROMPT",
+    "STORY_VECTOR_SCHEME",
     "ConversationMode",
     "ListenerIndex",
     "ListenerSnapshot",
@@ -41,7 +48,10 @@ __all__ = [
     "Timing",
     "TopicGuess",
     "UNSUPPORTED_LANGUAGE_PROMPT",
+    "embed_story",
     "needs_reembedding",
     "rank_listeners",
     "rank_listeners_plainly",
+    "story_embedding_version",
+    "story_vector_from_parts",
 ]
