@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,6 +29,8 @@ from sameboat.domain.matching import (
     MatchRequest,
     MatchResult,
     Preferences,
+    TagPrototypes,
+    TextEmbedder,
     Timing,
     needs_reembedding,
     rank_listeners,
@@ -33,6 +38,8 @@ from sameboat.domain.matching import (
 )
 from sameboat.domain.matching import ListenerStatus as MatchStatus
 from sameboat.domain.matching import embed_story as story_vector
+from sameboat.domain.matching.labels import tag_phrases
+from sameboat.domain.taxonomy import Taxonomy
 from sameboat.services.presence import HEARTBEAT_STALE_AFTER
 from sameboat.services.taxonomy import current_taxonomy
 from sameboat.services.unit_of_work import ServiceContext
@@ -83,6 +90,53 @@ def reembed_stale_stories(ctx: ServiceContext, batch: int = 50) -> int:
         done += len(stale)
         if len(stale) < batch:
             return done
+
+
+@dataclass
+class _PrototypeCache:
+    """One embedder's tag prototypes, and its phrase vectors so a taxonomy change embeds only new phrases."""
+
+    embedder: TextEmbedder
+    version: str
+    phrases: dict[str, np.ndarray] = field(default_factory=dict)
+    signature: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    prototypes: TagPrototypes | None = None
+
+
+_prototype_lock = threading.Lock()
+_prototype_caches: list[_PrototypeCache] = []
+
+
+def tag_prototypes(ctx: ServiceContext, taxonomy: Taxonomy) -> TagPrototypes | None:
+    """The taxonomy's embedded words for the engine, built once per taxonomy and model (2–4 s on one core)."""
+    embedder = ctx.embedder
+    if embedder is None:
+        return None
+    version = embedder.model_version
+    signature = tuple(tag_phrases(taxonomy).items())
+    with _prototype_lock:
+        cache = next((c for c in _prototype_caches if c.embedder is embedder and c.version == version), None)
+        if cache is None:
+            cache = _PrototypeCache(embedder=embedder, version=version)
+            _prototype_caches.insert(0, cache)
+            del _prototype_caches[4:]  # one embedder per process in the app; a few in tests
+        if cache.prototypes is None or cache.signature != signature:
+
+            def embed_phrase(phrase: str) -> np.ndarray:
+                vector = cache.phrases.get(phrase)
+                if vector is None:
+                    vector = cache.phrases[phrase] = embedder.embed(phrase)
+                return vector
+
+            cache.prototypes = TagPrototypes.build(taxonomy, embedder, embed_phrase)
+            cache.signature = signature
+        return cache.prototypes
+
+
+def prepare_matching(ctx: ServiceContext) -> None:
+    """Background work at start-up: re-embed stale stories, then build the tag prototypes."""
+    reembed_stale_stories(ctx)
+    tag_prototypes(ctx, current_taxonomy(ctx))
 
 
 def _ratings(session: Session) -> dict[str, tuple[int, float]]:
@@ -200,4 +254,5 @@ def match_for_member(
         favourite_listener_ids=frozenset(favourites),
     )
     vector = ctx.embedder.embed(text) if ctx.embedder is not None and text.strip() else None
-    return rank_listeners(request, vector, snapshots, taxonomy, now=now, limit=limit)
+    prototypes = tag_prototypes(ctx, taxonomy) if vector is not None and not request.tags else None
+    return rank_listeners(request, vector, snapshots, taxonomy, now=now, limit=limit, tag_prototypes=prototypes)

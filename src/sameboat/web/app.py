@@ -21,7 +21,7 @@ from sameboat.bootstrap import Runtime, bootstrap
 from sameboat.domain.accounts import RuleViolation
 from sameboat.services.dispatch import run_dispatcher
 from sameboat.services.errors import ServiceError
-from sameboat.services.matching import reembed_stale_stories
+from sameboat.services.matching import prepare_matching
 from sameboat.settings import Settings, get_settings
 from sameboat.web import security
 from sameboat.web.rendering import render
@@ -90,8 +90,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         hub = runtime.services.hub
         if hub is not None:
             await hub.start()
-        # Stories saved under another embedding model are re-embedded in the background, off the request path.
-        reembedding = asyncio.create_task(asyncio.to_thread(reembed_stale_stories, runtime.services))
+        # Stories saved under another embedding model are re-embedded, and the taxonomy's words embedded for
+        # matching, in the background, off the request path.
+        reembedding = asyncio.create_task(asyncio.to_thread(prepare_matching, runtime.services))
         stop_dispatch = asyncio.Event()
         dispatcher = None
         if settings.dispatch_interval_seconds > 0:

@@ -7,6 +7,7 @@ docs/matching.md for how the score is made and how to call it.
 
 from sameboat.domain.matching.engine import rank_listeners, rank_listeners_plainly
 from sameboat.domain.matching.index import FILTER_ORDER, ListenerIndex
+from sameboat.domain.matching.labels import TagPrototypes
 from sameboat.domain.matching.model import (
     ConversationMode,
     ListenerSnapshot,
@@ -44,6 +45,7 @@ __all__ = [
     "Preferences",
     "RankedListener",
     "ScoreBreakdown",
+    "TagPrototypes",
     "TextEmbedder",
     "Timing",
     "TopicGuess",

@@ -16,6 +16,7 @@ import numpy as np
 
 from sameboat.domain.matching.index import DEFAULT_LIMIT, ListenerIndex
 from sameboat.domain.matching.keywords import most_specific
+from sameboat.domain.matching.labels import TagPrototypes, with_label_evidence
 from sameboat.domain.matching.model import (
     ListenerSnapshot,
     ListenerStatus,
@@ -43,13 +44,15 @@ def rank_listeners(
     now: datetime,
     weights: MatchWeights | None = None,
     limit: int = DEFAULT_LIMIT,
+    tag_prototypes: TagPrototypes | None = None,
 ) -> MatchResult:
     """Rank listeners for a member's request; see docs/matching.md.
 
     ``request_vector`` is the embedding of ``request.text`` (``MiniLMEmbedder.embed``), or None when it
     could not be computed (matching then uses tags, taxonomy words and filters only). ``now`` is the
-    caller's clock. Never raises for ordinary bad input: an empty pool, no text or unknown tags give an
-    empty result with a reason or a ``needs_more_detail`` prompt.
+    caller's clock. ``tag_prototypes`` (``TagPrototypes.build`` with the same model) let the taxonomy's
+    embedded words count towards an inferred topic. Never raises for ordinary bad input: an empty pool,
+    no text or unknown tags give an empty result with a reason or a ``needs_more_detail`` prompt.
     """
     if isinstance(listeners, ListenerIndex):
         index = listeners
@@ -58,7 +61,7 @@ def rank_listeners(
     else:
         dimension = _dimension_of(listeners, request_vector)
         index = ListenerIndex(taxonomy, listeners, dimension=dimension)
-    return index.rank(request, request_vector, now, weights, limit)
+    return index.rank(request, request_vector, now, weights, limit, tag_prototypes=tag_prototypes)
 
 
 def _dimension_of(listeners: Sequence[ListenerSnapshot], request_vector: np.ndarray | None) -> int:
@@ -78,6 +81,7 @@ def rank_listeners_plainly(
     now: datetime,
     weights: MatchWeights | None = None,
     limit: int = DEFAULT_LIMIT,
+    tag_prototypes: TagPrototypes | None = None,
 ) -> list[tuple[str, float]]:
     """The same ranking as :func:`rank_listeners`, one listener at a time: [(listener id, score)]."""
     weights = weights or MatchWeights()
@@ -119,6 +123,10 @@ def rank_listeners_plainly(
             most_specific(keyword_tags, taxonomy),
             weights.keyword_share,
         )
+        label_tag = None
+        if tag_prototypes is not None and query is not None and not text.too_short:
+            label_tag = tag_prototypes.nearest(query, taxonomy.tags)
+        topics = with_label_evidence(topics, label_tag, weights.label_share)
         topic_tags = {t.tag for t in topics if t.weight >= DECLINE_TOPIC_WEIGHT} | set(keyword_tags)
 
     declined_lineage = set()

@@ -23,6 +23,7 @@ import numpy as np
 
 from sameboat.domain.matching.explain import language_name, listener_reasons
 from sameboat.domain.matching.keywords import most_specific, phrases_for
+from sameboat.domain.matching.labels import TagPrototypes, with_label_evidence
 from sameboat.domain.matching.model import (
     ConversationMode,
     ListenerSnapshot,
@@ -318,8 +319,13 @@ class ListenerIndex:
         now: datetime,
         weights: MatchWeights | None = None,
         limit: int = DEFAULT_LIMIT,
+        tag_prototypes: TagPrototypes | None = None,
     ) -> MatchResult:
-        """Rank the listeners for one request. Never raises for ordinary bad input."""
+        """Rank the listeners for one request. Never raises for ordinary bad input.
+
+        ``tag_prototypes`` (made with the same model as ``request_vector``) add the taxonomy's embedded
+        words to the evidence for an inferred topic.
+        """
         weights = weights or MatchWeights()
         taxonomy = self._taxonomy
         text = prepare_request_text(request.text)
@@ -336,6 +342,10 @@ class ListenerIndex:
             # One word embeds too vaguely for its neighbours to say much; then only taxonomy words count.
             neighbours = [] if text.too_short else self._nearest_stories(similarities, weights.topic_neighbours)
             topics = vote_topics(neighbours, most_specific(keyword_tags, taxonomy), weights.keyword_share)
+            label_tag = None
+            if tag_prototypes is not None and not text.too_short:
+                label_tag = tag_prototypes.nearest(self._usable_query(text, request_vector), taxonomy.tags)
+            topics = with_label_evidence(topics, label_tag, weights.label_share)
             inferred = True
 
         candidates, excluded, empty_reason = self._filter(request, topics, inferred, keyword_tags)
@@ -365,11 +375,15 @@ class ListenerIndex:
         )
         return MatchResult(matches=matches, **common)
 
+    def _usable_query(self, text: PreparedText, request_vector: np.ndarray | None) -> np.ndarray | None:
+        """The request's unit vector, or None when it is missing, of another model or not English."""
+        if request_vector is None or text.word_count == 0 or not text.looks_english:
+            return None
+        return _unit_or_none(request_vector, self._dimension)
+
     def _similarities(self, text: PreparedText, request_vector: np.ndarray | None) -> np.ndarray:
         n = self._size
-        if request_vector is None or text.word_count == 0 or not text.looks_english or n == 0:
-            return np.zeros(n, dtype=np.float32)
-        query = _unit_or_none(request_vector, self._dimension)
+        query = self._usable_query(text, request_vector) if n else None
         if query is None:
             return np.zeros(n, dtype=np.float32)
         # einsum rather than BLAS: one thread streams the matrix as fast as two (the product is bound by
