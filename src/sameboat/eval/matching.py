@@ -178,6 +178,9 @@ def leave_one_out(
     topic_hits = 0
     for i, (story, snapshot) in enumerate(zip(pool, snapshots, strict=True)):
         index.remove(snapshot.id)
+        if weights.whitened_vote > 0:
+            # The whitened view is fitted without the asking listener's own story, as a deployment's would be.
+            index.refit_whitening(weights.whitening_shrinkage)
         row_of = {s.id: j for j, s in enumerate(snapshots)}
         order, top_topic, _ = engine_ranking(index, story, asking[i], weights, row_of, tag_prototypes)
         index.upsert(snapshot)
@@ -251,6 +254,8 @@ def evaluate_matching(
         "  engine, story vote only": replace(weights, keyword_share=0.0, label_share=0.0),
         "  engine, taxonomy words only": replace(weights, topic_neighbours=0, label_share=0.0),
         "  engine, without tag phrases": replace(weights, label_share=0.0),
+        "  engine, without whitened vote": replace(weights, whitened_vote=0.0),
+        "  engine, without either": replace(weights, label_share=0.0, whitened_vote=0.0),
     }
     index = ListenerIndex(taxonomy, snapshots, dimension=pool_vectors.shape[1])
     for name, variant in variants.items():

@@ -33,6 +33,7 @@ from sameboat.domain.matching.signals import (
 )
 from sameboat.domain.matching.text import prepare_request_text
 from sameboat.domain.matching.topics import DECLINE_TOPIC_WEIGHT, member_topics, vote_topics
+from sameboat.domain.matching.whitening import fit_whitening
 from sameboat.domain.taxonomy import Taxonomy
 
 
@@ -118,11 +119,10 @@ def rank_listeners_plainly(
             ),
             key=lambda item: (-item[0], item[1]),
         )[: weights.topic_neighbours]
-        topics = vote_topics(
-            ((s, tags) for s, _, tags in voters) if query is not None and not text.too_short else (),
-            most_specific(keyword_tags, taxonomy),
-            weights.keyword_share,
-        )
+        neighbours = [(s, tags) for s, _, tags in voters] if query is not None and not text.too_short else []
+        if neighbours and weights.whitened_vote > 0:
+            neighbours = _with_whitened_neighbours_plainly(neighbours, query, listeners, weights)
+        topics = vote_topics(neighbours, most_specific(keyword_tags, taxonomy), weights.keyword_share)
         label_tag = None
         if tag_prototypes is not None and query is not None and not text.too_short:
             label_tag = tag_prototypes.nearest(query, taxonomy.tags)
@@ -201,3 +201,45 @@ def rank_listeners_plainly(
         scored.append((round(score, 6), listener.id))
     scored.sort(key=lambda item: (-item[0], item[1]))
     return [(listener_id, score) for score, listener_id in scored[:limit]]
+
+
+def _with_whitened_neighbours_plainly(
+    neighbours: list[tuple[float, tuple[str, ...]]],
+    query: np.ndarray | None,
+    listeners: Sequence[ListenerSnapshot],
+    weights: MatchWeights,
+) -> list[tuple[float, tuple[str, ...]]]:
+    """``ListenerIndex._with_whitened_neighbours``, one listener at a time."""
+    if query is None:
+        return neighbours
+    stories: list[tuple[str, tuple[str, ...], np.ndarray]] = []
+    for x in sorted(listeners, key=lambda item: item.id):
+        if not x.tags or x.story_vector is None or x.status is ListenerStatus.SUSPENDED:
+            continue
+        story = np.asarray(x.story_vector, dtype=np.float32).reshape(-1)
+        norm = float(np.linalg.norm(story))
+        if story.shape == query.shape and np.isfinite(norm) and norm >= 1e-6:
+            stories.append((x.id, x.tags, story / norm))
+    if not stories:
+        return neighbours
+    whitening = fit_whitening(
+        np.vstack([v for _, _, v in stories]), [tuple(sorted(t)) for _, t, _ in stories], weights.whitening_shrinkage
+    )
+    direction = whitening.query_direction(query) if whitening is not None else None
+    if whitening is None or direction is None:
+        return neighbours
+    z, offset = direction
+    scored = []
+    for listener_id, tags, v in stories:
+        norm = float(whitening.row_norms(v[None, :])[0])
+        if norm > 1e-9:
+            scored.append(((float(v @ z) - offset) / norm, listener_id, tags))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    others = [(s, tags) for s, _, tags in scored[: weights.topic_neighbours]]
+    share = min(max(weights.whitened_vote, 0.0), 1.0)
+    blended: list[tuple[float, tuple[str, ...]]] = []
+    for part, voters in ((1.0 - share, neighbours), (share, others)):
+        total = sum(max(similarity, 0.0) for similarity, _ in voters)
+        if part > 0 and total > 0:
+            blended.extend((part * max(similarity, 0.0) / total, tags) for similarity, tags in voters)
+    return blended or neighbours

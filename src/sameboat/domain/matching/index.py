@@ -49,6 +49,7 @@ from sameboat.domain.matching.text import (
     prepare_request_text,
 )
 from sameboat.domain.matching.topics import DECLINE_TOPIC_WEIGHT, member_topics, vote_topics
+from sameboat.domain.matching.whitening import Whitening, fit_whitening
 from sameboat.domain.taxonomy import Taxonomy
 
 DEFAULT_DIMENSION = 384
@@ -108,6 +109,11 @@ class ListenerIndex:
         self._gender_code: dict[str, int] = {}
         self._age_code: dict[str, int] = {}
         self._credit: dict[str, np.ndarray] = {}
+        # The pool's whitened view for the topic vote: fitted lazily, refitted after enough changes.
+        self._whitening: Whitening | None = None
+        self._whitening_shrinkage: float | None = None
+        self._changes_since_fit = 0
+        self._fitted_rows = 0
         self._allocate(0)
         snapshots = list(snapshots)
         self._grow_to(len(snapshots))
@@ -133,11 +139,12 @@ class ListenerIndex:
         self._rating_mean = np.zeros(capacity, dtype=np.float32)
         self._recent = np.zeros(capacity, dtype=np.float32)
         self._has_tags = np.zeros(capacity, dtype=bool)
+        self._white_norm = np.zeros(capacity, dtype=np.float32)
 
     _ROW_ARRAYS = (
         "_vectors", "_has_vector", "_status", "_modes", "_gender", "_age", "_veteran", "_active",
         "_max_concurrent", "_available_now", "_next_free", "_rating_count", "_rating_mean", "_recent",
-        "_has_tags",
+        "_has_tags", "_white_norm",
     )  # fmt: skip
 
     def _grow_to(self, needed: int) -> None:
@@ -235,6 +242,7 @@ class ListenerIndex:
         self._snapshots.pop()
         self._size -= 1
         self._clear_row(last)
+        self._changes_since_fit += 1
 
     def _clear_row(self, row: int) -> None:
         for name in self._ROW_ARRAYS:
@@ -258,6 +266,10 @@ class ListenerIndex:
     def _write_row(self, row: int, s: ListenerSnapshot, vector: np.ndarray | None) -> None:
         self._has_vector[row] = vector is not None
         self._vectors[row] = vector if vector is not None else 0.0
+        self._changes_since_fit += 1
+        self._white_norm[row] = (
+            self._whitening.row_norms(vector[None, :])[0] if self._whitening is not None and vector is not None else 0.0
+        )
         self._status[row] = _STATUS_CODE.get(s.status, _STATUS_CODE[ListenerStatus.SUSPENDED])
         self._modes[row] = sum(_MODE_BIT.get(m, 0) for m in s.modes)
         self._gender[row] = self._code(self._gender_code, s.gender)
@@ -341,6 +353,8 @@ class ListenerIndex:
         else:
             # One word embeds too vaguely for its neighbours to say much; then only taxonomy words count.
             neighbours = [] if text.too_short else self._nearest_stories(similarities, weights.topic_neighbours)
+            if neighbours:
+                neighbours = self._with_whitened_neighbours(neighbours, text, request_vector, weights)
             topics = vote_topics(neighbours, most_specific(keyword_tags, taxonomy), weights.keyword_share)
             label_tag = None
             if tag_prototypes is not None and not text.too_short:
@@ -392,12 +406,70 @@ class ListenerIndex:
         # Rows without a story vector are zeros already, so their similarity is 0.
         return similarities
 
-    def _nearest_stories(self, similarities: np.ndarray, k: int) -> list[tuple[float, tuple[str, ...]]]:
+    def refit_whitening(self, shrinkage: float) -> None:
+        """Fit the whitened view on the stories that may vote, in id order (same pool, same transform)."""
+        n = self._size
+        eligible = np.flatnonzero(self._has_vector[:n] & self._has_tags[:n] & (self._status[:n] != 2))
+        rows = sorted(eligible.tolist(), key=lambda r: self._snapshots[r].id)
+        groups = [tuple(sorted(self._snapshots[r].tags)) for r in rows]
+        self._whitening = fit_whitening(self._vectors[rows], groups, shrinkage) if rows else None
+        self._whitening_shrinkage = shrinkage
+        self._changes_since_fit = 0
+        self._fitted_rows = len(rows)
+        self._white_norm[:n] = 0.0
+        if self._whitening is not None and n:
+            has = self._has_vector[:n]
+            self._white_norm[:n][has] = self._whitening.row_norms(self._vectors[:n][has])
+
+    def _current_whitening(self, weights: MatchWeights) -> Whitening | None:
+        if weights.whitened_vote <= 0:
+            return None
+        # Refit when the settings changed or a twentieth of the pool changed since (at 100k listeners a
+        # fit takes a few seconds; a slightly stale covariance barely moves the vote).
+        stale = self._changes_since_fit > max(16, self._fitted_rows // 20)
+        if self._whitening_shrinkage != weights.whitening_shrinkage or stale:
+            self.refit_whitening(weights.whitening_shrinkage)
+        return self._whitening
+
+    def _with_whitened_neighbours(
+        self,
+        neighbours: list[tuple[float, tuple[str, ...]]],
+        text: PreparedText,
+        request_vector: np.ndarray | None,
+        weights: MatchWeights,
+    ) -> list[tuple[float, tuple[str, ...]]]:
+        """The plain neighbours and the whitened ones, each set's votes scaled to its share."""
+        whitening = self._current_whitening(weights)
+        query = self._usable_query(text, request_vector)
+        direction = whitening.query_direction(query) if whitening is not None and query is not None else None
+        if direction is None:
+            return neighbours
+        z, offset = direction
+        n = self._size
+        norms = self._white_norm[:n]
+        usable = norms > 1e-9
+        whitened = np.where(
+            usable, (np.einsum("ij,j->i", self._vectors[:n], z) - offset) / np.where(usable, norms, 1.0), 0.0
+        )
+        others = self._nearest_stories(whitened.astype(np.float32), weights.topic_neighbours, usable)
+        share = min(max(weights.whitened_vote, 0.0), 1.0)
+        blended: list[tuple[float, tuple[str, ...]]] = []
+        for part, voters in ((1.0 - share, neighbours), (share, others)):
+            total = sum(max(similarity, 0.0) for similarity, _ in voters)
+            if part > 0 and total > 0:
+                blended.extend((part * max(similarity, 0.0) / total, tags) for similarity, tags in voters)
+        return blended or neighbours
+
+    def _nearest_stories(
+        self, similarities: np.ndarray, k: int, usable: np.ndarray | None = None
+    ) -> list[tuple[float, tuple[str, ...]]]:
         """The k closest stories that may vote on the topic: tagged, embedded, not suspended."""
         n = self._size
         if n == 0 or k <= 0 or not similarities.any():
             return []
         eligible = self._has_vector[:n] & self._has_tags[:n] & (self._status[:n] != 2)
+        if usable is not None:
+            eligible &= usable
         masked = np.where(eligible, similarities, -np.inf)
         voters = int(np.count_nonzero(eligible))
         if voters == 0:
