@@ -13,7 +13,7 @@ from sameboat.domain.matching import (
     rank_listeners,
     rank_listeners_plainly,
 )
-from sameboat.domain.matching.whitening import MIN_STORIES, fit_whitening
+from sameboat.domain.matching.whitening import MIN_STORIES, fit_whitening, fit_whitening_with_norms
 from tests.unit.matching.helpers import DIMENSION, NOW, SOME_TAGS, TAXONOMY, listener, unit_vector
 
 REQUEST = MatchRequest(text="it has all been too much since the spring and I cannot talk to anyone")
@@ -82,3 +82,14 @@ def test_a_long_lived_index_refits_after_enough_changes() -> None:
         index.upsert(listener(f"new{i}", tags=("grief",)))
     index.rank(REQUEST, unit_vector(5), NOW)
     assert index._whitening is not fitted
+
+
+def test_the_same_pool_is_fitted_once() -> None:
+    vectors = np.vstack([unit_vector(i) for i in range(60)])
+    groups = [i % 3 for i in range(60)]
+    first, norms = fit_whitening_with_norms(vectors, groups, 2.0)
+    again, _ = fit_whitening_with_norms(vectors.copy(), list(groups), 2.0)
+    assert first is not None and again is first
+    assert np.allclose(norms, first.row_norms(vectors))
+    changed, _ = fit_whitening_with_norms(vectors, [i % 2 for i in range(60)], 2.0)
+    assert changed is not first

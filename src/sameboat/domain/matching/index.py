@@ -49,7 +49,7 @@ from sameboat.domain.matching.text import (
     prepare_request_text,
 )
 from sameboat.domain.matching.topics import DECLINE_TOPIC_WEIGHT, member_topics, vote_topics
-from sameboat.domain.matching.whitening import Whitening, fit_whitening
+from sameboat.domain.matching.whitening import Whitening, fit_whitening_with_norms
 from sameboat.domain.taxonomy import Taxonomy
 
 DEFAULT_DIMENSION = 384
@@ -412,14 +412,15 @@ class ListenerIndex:
         eligible = np.flatnonzero(self._has_vector[:n] & self._has_tags[:n] & (self._status[:n] != 2))
         rows = sorted(eligible.tolist(), key=lambda r: self._snapshots[r].id)
         groups = [tuple(sorted(self._snapshots[r].tags)) for r in rows]
-        self._whitening = fit_whitening(self._vectors[rows], groups, shrinkage) if rows else None
+        self._white_norm[:n] = 0.0
+        self._whitening = None
+        if rows:
+            self._whitening, norms = fit_whitening_with_norms(self._vectors[rows], groups, shrinkage)
+            # Only voters need a norm: rows that may not vote are never looked at in the whitened view.
+            self._white_norm[np.asarray(rows, dtype=np.int64)] = norms
         self._whitening_shrinkage = shrinkage
         self._changes_since_fit = 0
         self._fitted_rows = len(rows)
-        self._white_norm[:n] = 0.0
-        if self._whitening is not None and n:
-            has = self._has_vector[:n]
-            self._white_norm[:n][has] = self._whitening.row_norms(self._vectors[:n][has])
 
     def _current_whitening(self, weights: MatchWeights) -> Whitening | None:
         if weights.whitened_vote <= 0:

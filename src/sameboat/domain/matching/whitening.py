@@ -10,6 +10,8 @@ story vectors and declared tags), never stored, and never learnt from any data s
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
@@ -64,3 +66,30 @@ def fit_whitening(vectors: np.ndarray, groups: Sequence[Hashable], shrinkage: fl
     values, basis = np.linalg.eigh(within + ridge * np.eye(x.shape[1]))
     transform = (basis * values**-0.5) @ basis.T
     return Whitening(mean=x.mean(axis=0).astype(np.float32), transform=transform.astype(np.float32))
+
+
+_recent: list[tuple[bytes, Whitening | None, np.ndarray]] = []
+_recent_lock = threading.Lock()
+
+
+def fit_whitening_with_norms(
+    vectors: np.ndarray, groups: Sequence[Hashable], shrinkage: float
+) -> tuple[Whitening | None, np.ndarray]:
+    """``fit_whitening`` plus each row's ‖M (s − mean)‖, remembered for the last few pools.
+
+    A service that ranks with a throw-away index per request (``rank_listeners`` with a list) would
+    otherwise refit on every request; the pool's vectors and tags rarely change between two requests,
+    and hashing them (a few ms for thousands of listeners) is far cheaper than the fit.
+    """
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    key = hashlib.sha1(x.tobytes() + repr((list(groups), float(shrinkage))).encode()).digest()
+    with _recent_lock:
+        for cached_key, whitening, norms in _recent:
+            if cached_key == key:
+                return whitening, norms
+    whitening = fit_whitening(x, groups, shrinkage)
+    norms = whitening.row_norms(x) if whitening is not None else np.zeros(len(x), dtype=np.float32)
+    with _recent_lock:
+        _recent.insert(0, (key, whitening, norms))
+        del _recent[4:]
+    return whitening, norms
