@@ -346,15 +346,20 @@ class ListenerIndex:
             return MatchResult(matches=(), reason=MORE_DETAIL_PROMPT, needs_more_detail=True, prompt=MORE_DETAIL_PROMPT)
 
         n = self._size
-        similarities = self._similarities(text, request_vector)
+        query = self._usable_query(text, request_vector) if n else None
+        direction = None
+        if not chosen and not text.too_short and query is not None and weights.whitened_vote > 0:
+            whitening = self._current_whitening(weights)
+            direction = whitening.query_direction(query) if whitening is not None else None
+        similarities, whitened_dots = self._dot_products(query, direction[0] if direction else None)
         keyword_tags = self._phrases.tags_in_text(text.text) if text.word_count else []
         if chosen:
             topics, inferred = chosen, False
         else:
             # One word embeds too vaguely for its neighbours to say much; then only taxonomy words count.
             neighbours = [] if text.too_short else self._nearest_stories(similarities, weights.topic_neighbours)
-            if neighbours:
-                neighbours = self._with_whitened_neighbours(neighbours, text, request_vector, weights)
+            if neighbours and direction is not None and whitened_dots is not None:
+                neighbours = self._with_whitened_neighbours(neighbours, whitened_dots, direction[1], weights)
             topics = vote_topics(neighbours, most_specific(keyword_tags, taxonomy), weights.keyword_share)
             label_tag = None
             if tag_prototypes is not None and not text.too_short:
@@ -395,11 +400,24 @@ class ListenerIndex:
             return None
         return _unit_or_none(request_vector, self._dimension)
 
-    def _similarities(self, text: PreparedText, request_vector: np.ndarray | None) -> np.ndarray:
+    def _dot_products(
+        self, query: np.ndarray | None, whitened_direction: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Cosine similarities to the request and, when given, dot products with the whitened direction.
+
+        Both come from one pass over the story matrix (the scan is bound by memory bandwidth, so two
+        columns cost far less than two scans: ~7 ms instead of ~10 ms at 100k listeners here).
+        """
         n = self._size
-        query = self._usable_query(text, request_vector) if n else None
-        if query is None:
-            return np.zeros(n, dtype=np.float32)
+        if query is None or n == 0:
+            return np.zeros(n, dtype=np.float32), None
+        if whitened_direction is None:
+            return self._similarities_to(query), None
+        both = np.einsum("ij,kj->ik", self._vectors[:n], np.stack([query, whitened_direction]))
+        return np.ascontiguousarray(both[:, 0]), np.ascontiguousarray(both[:, 1])
+
+    def _similarities_to(self, query: np.ndarray) -> np.ndarray:
+        n = self._size
         # einsum rather than BLAS: one thread streams the matrix as fast as two (the product is bound by
         # memory bandwidth), leaves the other core to a concurrent request, and has a far steadier p99.
         similarities = np.einsum("ij,j->i", self._vectors[:n], query)
@@ -435,24 +453,17 @@ class ListenerIndex:
     def _with_whitened_neighbours(
         self,
         neighbours: list[tuple[float, tuple[str, ...]]],
-        text: PreparedText,
-        request_vector: np.ndarray | None,
+        whitened_dots: np.ndarray,
+        offset: float,
         weights: MatchWeights,
     ) -> list[tuple[float, tuple[str, ...]]]:
         """The plain neighbours and the whitened ones, each set's votes scaled to its share."""
-        whitening = self._current_whitening(weights)
-        query = self._usable_query(text, request_vector)
-        direction = whitening.query_direction(query) if whitening is not None and query is not None else None
-        if direction is None:
-            return neighbours
-        z, offset = direction
         n = self._size
         norms = self._white_norm[:n]
         usable = norms > 1e-9
-        whitened = np.where(
-            usable, (np.einsum("ij,j->i", self._vectors[:n], z) - offset) / np.where(usable, norms, 1.0), 0.0
-        )
-        others = self._nearest_stories(whitened.astype(np.float32), weights.topic_neighbours, usable)
+        whitened = np.zeros(n, dtype=np.float32)
+        np.divide(whitened_dots - np.float32(offset), norms, out=whitened, where=usable)
+        others = self._nearest_stories(whitened, weights.topic_neighbours, usable)
         share = min(max(weights.whitened_vote, 0.0), 1.0)
         blended: list[tuple[float, tuple[str, ...]]] = []
         for part, voters in ((1.0 - share, neighbours), (share, others)):
