@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sameboat.adapters.storage.models import Block, ListenerProfile
-from sameboat.domain.matching import Timing
+from sameboat.domain.matching import Timing, story_embedding_version
 from sameboat.services import matching
 from tests.factories import make_listener, make_member, make_sponsor
 from tests.integration.conftest import api_token
@@ -13,12 +13,14 @@ def test_saving_a_story_stores_its_embedding_and_model(services) -> None:  # typ
     listener = make_listener(services, tags=["grief-parent"])
     with services.uow() as uow:
         profile = uow.session.get(ListenerProfile, listener.id)
-        assert profile.embedding_model == services.embedder.model_version
+        assert profile.embedding_model == story_embedding_version(services.embedder.model_version)
         assert len(profile.story_embedding) == 384 * 4
         profile.embedding_model = "some-older-model"  # as if the model had changed since
     assert matching.reembed_stale_stories(services) == 1
     with services.uow() as uow:
-        assert uow.session.get(ListenerProfile, listener.id).embedding_model == services.embedder.model_version
+        assert uow.session.get(ListenerProfile, listener.id).embedding_model == story_embedding_version(
+            services.embedder.model_version
+        )
     assert matching.reembed_stale_stories(services) == 0
 
 

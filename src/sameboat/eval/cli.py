@@ -94,6 +94,7 @@ def matching_command(pool_path: Path, queries_path: Path, story_from: str, leave
             taxonomy,
             matching.MatchWeights(),
             situation_vectors=evaluation.pool_situation_vectors,
+            tag_prototypes=evaluation.tag_prototypes,
         )
         click.echo(
             f"{row.name:<32} {row.scores.precision_at_1:6.3f} {row.scores.precision_at_5:6.3f} "

@@ -25,6 +25,8 @@ from sameboat.domain.matching import (
     ListenerSnapshot,
     MatchRequest,
     MatchWeights,
+    TagPrototypes,
+    story_vector_from_parts,
 )
 from sameboat.domain.matching.ports import TextEmbedder
 from sameboat.domain.taxonomy import Taxonomy
@@ -59,9 +61,9 @@ def story_vectors(
     """The story vector of every pool listener.
 
     ``situation``: the embedding of the one-sentence situation. ``situation+dialog``: a story in two
-    parts, the situation and the seeker's own words in the conversation (cut by the model at 256 word
-    pieces), each embedded on its own and the two unit vectors averaged (then made unit length again),
-    so the short summary counts as much as the long account. A line without seeker turns keeps its
+    parts, the situation as its summary line and the seeker's own words in the conversation as its body
+    (cut by the model at 256 word pieces), combined by ``story_vector_from_parts`` — the rule the app
+    applies to a listener's bio and story. A line without seeker turns keeps its
     situation vector. ``situation_vectors`` may be passed when they are already computed.
     """
     if story_from not in STORY_FROM:
@@ -73,10 +75,12 @@ def story_vectors(
     stories = situations.copy()
     with_words = [i for i, s in enumerate(pool) if s.seeker_words]
     if with_words:
-        words = embedder.embed_many([pool[i].seeker_words for i in with_words])
-        combined = situations[with_words] + np.asarray(words, dtype=np.float32)
-        norms = np.linalg.norm(combined, axis=1, keepdims=True)
-        stories[with_words] = combined / np.maximum(norms, 1e-12)
+        words = np.asarray(embedder.embed_many([pool[i].seeker_words for i in with_words]), dtype=np.float32)
+        # The app's own rule for a story with a summary line and a body (services.matching.embed_story).
+        for row, i in enumerate(with_words):
+            vector = story_vector_from_parts(situations[i], words[row])
+            if vector is not None:
+                stories[i] = vector
     return stories
 
 
@@ -100,6 +104,8 @@ class MatchingEvaluation:
     #: The pool's story vectors and its situations' vectors, kept for a leave-one-out run in the same process.
     pool_vectors: np.ndarray | None = None
     pool_situation_vectors: np.ndarray | None = None
+    #: The taxonomy's embedded words, as the app builds them (kept for the leave-one-out run too).
+    tag_prototypes: TagPrototypes | None = None
 
 
 def pool_snapshots(pool: Sequence[Situation], vectors: np.ndarray) -> list[ListenerSnapshot]:
@@ -133,9 +139,17 @@ def engine_ranking(
     query_vector: np.ndarray,
     weights: MatchWeights,
     pool_row_of: dict[str, int],
+    tag_prototypes: TagPrototypes | None = None,
 ) -> tuple[list[int], str | None, bool]:
     """Full ranking of the pool for one text-only request: (pool positions, top topic, needs more)."""
-    result = index.rank(MatchRequest(text=query.text), query_vector, EVALUATION_NOW, weights, limit=len(index))
+    result = index.rank(
+        MatchRequest(text=query.text),
+        query_vector,
+        EVALUATION_NOW,
+        weights,
+        limit=len(index),
+        tag_prototypes=tag_prototypes,
+    )
     order = [pool_row_of[m.listener_id] for m in result.matches]
     top_topic = result.topics[0].tag if result.topics else None
     return order, top_topic, result.needs_more_detail
@@ -147,6 +161,7 @@ def leave_one_out(
     taxonomy: Taxonomy,
     weights: MatchWeights,
     situation_vectors: np.ndarray | None = None,
+    tag_prototypes: TagPrototypes | None = None,
 ) -> MethodResult:
     """The engine on the pool itself: each line's situation asks, text only, with its own listener taken
     out of the pool (the other listeners keep their whole stories).
@@ -163,8 +178,11 @@ def leave_one_out(
     topic_hits = 0
     for i, (story, snapshot) in enumerate(zip(pool, snapshots, strict=True)):
         index.remove(snapshot.id)
+        if weights.whitened_vote > 0:
+            # The whitened view is fitted without the asking listener's own story, as a deployment's would be.
+            index.refit_whitening(weights.whitening_shrinkage)
         row_of = {s.id: j for j, s in enumerate(snapshots)}
-        order, top_topic, _ = engine_ranking(index, story, asking[i], weights, row_of)
+        order, top_topic, _ = engine_ranking(index, story, asking[i], weights, row_of, tag_prototypes)
         index.upsert(snapshot)
         tally.add(_correct(order, labels, story.label))
         topic_hits += int(top_topic is not None and top_topic == story.tag)
@@ -188,6 +206,7 @@ def evaluate_matching(
     pool_vectors = story_vectors(pool, embedder, story_from, situation_vectors=situation_vectors)
     # Requests are the query file's situations as text only, whatever the pool's stories are made of.
     query_vectors = embedder.embed_many([q.text for q in queries])
+    prototypes = TagPrototypes.build(taxonomy, embedder)
     evaluation = MatchingEvaluation(
         pool_size=len(pool),
         query_count=len(queries),
@@ -196,6 +215,7 @@ def evaluate_matching(
         story_from=story_from,
         pool_vectors=pool_vectors,
         pool_situation_vectors=situation_vectors,
+        tag_prototypes=prototypes,
     )
     pool_labels = [s.label for s in pool]
     snapshots = pool_snapshots(pool, pool_vectors)
@@ -231,14 +251,19 @@ def evaluate_matching(
     # The engine, and the engine without each kind of topic evidence (to show what each adds).
     variants = {
         "engine (Sameboat)": weights,
-        "  engine, story vote only": replace(weights, keyword_share=0.0),
-        "  engine, taxonomy words only": replace(weights, topic_neighbours=0),
+        "  engine, story vote only": replace(weights, keyword_share=0.0, label_share=0.0),
+        "  engine, taxonomy words only": replace(weights, topic_neighbours=0, label_share=0.0),
+        "  engine, without tag phrases": replace(weights, label_share=0.0),
+        "  engine, without whitened vote": replace(weights, whitened_vote=0.0),
+        "  engine, without either": replace(weights, label_share=0.0, whitened_vote=0.0),
     }
     index = ListenerIndex(taxonomy, snapshots, dimension=pool_vectors.shape[1])
     for name, variant in variants.items():
         topic_hits[name] = 0
         for qi, query in enumerate(queries):
-            order, top_topic, needs_more = engine_ranking(index, query, query_vectors[qi], variant, pool_row_of)
+            order, top_topic, needs_more = engine_ranking(
+                index, query, query_vectors[qi], variant, pool_row_of, prototypes
+            )
             # Filtered or unranked listeners (none here: all are approved and free) count as misses.
             tally(name).add(_correct(order, pool_labels, query.label))
             topic_hits[name] += int(top_topic == query.tag and top_topic is not None)

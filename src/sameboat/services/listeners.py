@@ -87,7 +87,8 @@ def view_of(profile: ListenerProfile, taxonomy: Taxonomy) -> ListenerView:
 
 
 def _apply_draft(ctx: ServiceContext, profile: ListenerProfile, draft: ListenerProfileDraft) -> None:
-    story_changed = profile.story != draft.story
+    # The bio is part of the story vector (its summary line), so a new bio re-embeds too.
+    story_changed = profile.story != draft.story or profile.bio != draft.bio
     profile.display_name = draft.display_name
     profile.bio = draft.bio
     profile.story = draft.story

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -27,11 +30,17 @@ from sameboat.domain.matching import (
     MatchRequest,
     MatchResult,
     Preferences,
+    TagPrototypes,
+    TextEmbedder,
     Timing,
     needs_reembedding,
     rank_listeners,
+    story_embedding_version,
 )
 from sameboat.domain.matching import ListenerStatus as MatchStatus
+from sameboat.domain.matching import embed_story as story_vector
+from sameboat.domain.matching.labels import tag_phrases
+from sameboat.domain.taxonomy import Taxonomy
 from sameboat.services.presence import HEARTBEAT_STALE_AFTER
 from sameboat.services.taxonomy import current_taxonomy
 from sameboat.services.unit_of_work import ServiceContext
@@ -41,11 +50,18 @@ RECENT_WINDOW = timedelta(hours=24)
 
 
 def embed_story(ctx: ServiceContext, profile: ListenerProfile) -> None:
-    """Store the story's vector and the model that made it (called in the saving transaction)."""
-    if ctx.embedder is None or not profile.story:
+    """Store the story's vector and what made it (called in the saving transaction).
+
+    The one-line bio is the story's summary and the story its body, embedded in two parts exactly as
+    the evaluation embeds its pool listeners (``sameboat.domain.matching.stories``).
+    """
+    if ctx.embedder is None:
         return
-    profile.story_embedding = vector_to_bytes(ctx.embedder.embed(profile.story))
-    profile.embedding_model = ctx.embedder.model_version
+    vector = story_vector(ctx.embedder, profile.bio, profile.story)
+    if vector is None:
+        return
+    profile.story_embedding = vector_to_bytes(vector)
+    profile.embedding_model = story_embedding_version(ctx.embedder.model_version)
 
 
 def reembed_stale_stories(ctx: ServiceContext, batch: int = 50) -> int:
@@ -53,13 +69,16 @@ def reembed_stale_stories(ctx: ServiceContext, batch: int = 50) -> int:
     if ctx.embedder is None:
         return 0
     done = 0
-    version = ctx.embedder.model_version
+    version = story_embedding_version(ctx.embedder.model_version)
+    after = ""
     while True:
         with ctx.uow() as uow:
             stale = list(
                 uow.session.scalars(
                     select(ListenerProfile)
                     .where((ListenerProfile.embedding_model.is_(None)) | (ListenerProfile.embedding_model != version))
+                    # Keyset paging: a profile with nothing to embed stays stale and must not be fetched again.
+                    .where(ListenerProfile.user_id > after)
                     .order_by(ListenerProfile.user_id)
                     .limit(batch)
                 )
@@ -67,9 +86,58 @@ def reembed_stale_stories(ctx: ServiceContext, batch: int = 50) -> int:
             for profile in stale:
                 if needs_reembedding(profile.embedding_model, version):
                     embed_story(ctx, profile)
+            if stale:
+                after = stale[-1].user_id
         done += len(stale)
         if len(stale) < batch:
             return done
+
+
+@dataclass
+class _PrototypeCache:
+    """One embedder's tag prototypes, and its phrase vectors so a taxonomy change embeds only new phrases."""
+
+    embedder: TextEmbedder
+    version: str
+    phrases: dict[str, np.ndarray] = field(default_factory=dict)
+    signature: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    prototypes: TagPrototypes | None = None
+
+
+_prototype_lock = threading.Lock()
+_prototype_caches: list[_PrototypeCache] = []
+
+
+def tag_prototypes(ctx: ServiceContext, taxonomy: Taxonomy) -> TagPrototypes | None:
+    """The taxonomy's embedded words for the engine, built once per taxonomy and model (2–4 s on one core)."""
+    embedder = ctx.embedder
+    if embedder is None:
+        return None
+    version = embedder.model_version
+    signature = tuple(tag_phrases(taxonomy).items())
+    with _prototype_lock:
+        cache = next((c for c in _prototype_caches if c.embedder is embedder and c.version == version), None)
+        if cache is None:
+            cache = _PrototypeCache(embedder=embedder, version=version)
+            _prototype_caches.insert(0, cache)
+            del _prototype_caches[4:]  # one embedder per process in the app; a few in tests
+        if cache.prototypes is None or cache.signature != signature:
+
+            def embed_phrase(phrase: str) -> np.ndarray:
+                vector = cache.phrases.get(phrase)
+                if vector is None:
+                    vector = cache.phrases[phrase] = embedder.embed(phrase)
+                return vector
+
+            cache.prototypes = TagPrototypes.build(taxonomy, embedder, embed_phrase)
+            cache.signature = signature
+        return cache.prototypes
+
+
+def prepare_matching(ctx: ServiceContext) -> None:
+    """Background work at start-up: re-embed stale stories, then build the tag prototypes."""
+    reembed_stale_stories(ctx)
+    tag_prototypes(ctx, current_taxonomy(ctx))
 
 
 def _ratings(session: Session) -> dict[str, tuple[int, float]]:
@@ -107,7 +175,7 @@ def listener_snapshots(ctx: ServiceContext, session: Session, now: datetime) -> 
     for blocker, blocked in session.execute(select(Block.blocker_id, Block.blocked_id)):
         blocked_by_listener.setdefault(blocker, set()).add(blocked)
     ratings = _ratings(session)
-    current_model = ctx.embedder.model_version if ctx.embedder else None
+    current_model = story_embedding_version(ctx.embedder.model_version) if ctx.embedder else None
     snapshots = []
     for p in profiles:
         row = presence.get(p.user_id)
@@ -189,4 +257,5 @@ def match_for_member(
         favourite_listener_ids=frozenset(favourites),
     )
     vector = ctx.embedder.embed(text) if ctx.embedder is not None and text.strip() else None
-    return rank_listeners(request, vector, snapshots, taxonomy, now=now, limit=limit)
+    prototypes = tag_prototypes(ctx, taxonomy) if vector is not None and not request.tags else None
+    return rank_listeners(request, vector, snapshots, taxonomy, now=now, limit=limit, tag_prototypes=prototypes)

@@ -22,7 +22,7 @@ from sameboat.domain.accounts import RuleViolation
 from sameboat.services.booking import run_scheduler
 from sameboat.services.dispatch import run_dispatcher
 from sameboat.services.errors import ServiceError
-from sameboat.services.matching import reembed_stale_stories
+from sameboat.services.matching import prepare_matching
 from sameboat.services.safety import run_orphan_sweeper
 from sameboat.settings import Settings, get_settings
 from sameboat.web import security
@@ -95,8 +95,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if hub is not None:
             await hub.start()
         runtime.risk_queue.start()  # the risk worker process loads its model while the server starts
-        # Stories saved under another embedding model are re-embedded in the background, off the request path.
-        reembedding = asyncio.create_task(asyncio.to_thread(reembed_stale_stories, runtime.services))
+        # Stories saved under another embedding model are re-embedded, and the taxonomy's words embedded for
+        # matching, in the background, off the request path.
+        reembedding = asyncio.create_task(asyncio.to_thread(prepare_matching, runtime.services))
         stop_dispatch = asyncio.Event()
         dispatcher = None
         if settings.dispatch_interval_seconds > 0:

@@ -7,6 +7,7 @@ docs/matching.md for how the score is made and how to call it.
 
 from sameboat.domain.matching.engine import rank_listeners, rank_listeners_plainly
 from sameboat.domain.matching.index import FILTER_ORDER, ListenerIndex
+from sameboat.domain.matching.labels import TagPrototypes
 from sameboat.domain.matching.model import (
     ConversationMode,
     ListenerSnapshot,
@@ -21,12 +22,19 @@ from sameboat.domain.matching.model import (
     TopicGuess,
 )
 from sameboat.domain.matching.ports import TextEmbedder, needs_reembedding
+from sameboat.domain.matching.stories import (
+    STORY_VECTOR_SCHEME,
+    embed_story,
+    story_embedding_version,
+    story_vector_from_parts,
+)
 from sameboat.domain.matching.text import MAX_REQUEST_CHARS, MORE_DETAIL_PROMPT, UNSUPPORTED_LANGUAGE_PROMPT
 
 __all__ = [
     "FILTER_ORDER",
     "MAX_REQUEST_CHARS",
     "MORE_DETAIL_PROMPT",
+    "STORY_VECTOR_SCHEME",
     "ConversationMode",
     "ListenerIndex",
     "ListenerSnapshot",
@@ -37,11 +45,15 @@ __all__ = [
     "Preferences",
     "RankedListener",
     "ScoreBreakdown",
+    "TagPrototypes",
     "TextEmbedder",
     "Timing",
     "TopicGuess",
     "UNSUPPORTED_LANGUAGE_PROMPT",
+    "embed_story",
     "needs_reembedding",
     "rank_listeners",
     "rank_listeners_plainly",
+    "story_embedding_version",
+    "story_vector_from_parts",
 ]

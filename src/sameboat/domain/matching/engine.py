@@ -16,6 +16,7 @@ import numpy as np
 
 from sameboat.domain.matching.index import DEFAULT_LIMIT, ListenerIndex
 from sameboat.domain.matching.keywords import most_specific
+from sameboat.domain.matching.labels import TagPrototypes, with_label_evidence
 from sameboat.domain.matching.model import (
     ListenerSnapshot,
     ListenerStatus,
@@ -32,6 +33,7 @@ from sameboat.domain.matching.signals import (
 )
 from sameboat.domain.matching.text import prepare_request_text
 from sameboat.domain.matching.topics import DECLINE_TOPIC_WEIGHT, member_topics, vote_topics
+from sameboat.domain.matching.whitening import fit_whitening
 from sameboat.domain.taxonomy import Taxonomy
 
 
@@ -43,13 +45,15 @@ def rank_listeners(
     now: datetime,
     weights: MatchWeights | None = None,
     limit: int = DEFAULT_LIMIT,
+    tag_prototypes: TagPrototypes | None = None,
 ) -> MatchResult:
     """Rank listeners for a member's request; see docs/matching.md.
 
     ``request_vector`` is the embedding of ``request.text`` (``MiniLMEmbedder.embed``), or None when it
     could not be computed (matching then uses tags, taxonomy words and filters only). ``now`` is the
-    caller's clock. Never raises for ordinary bad input: an empty pool, no text or unknown tags give an
-    empty result with a reason or a ``needs_more_detail`` prompt.
+    caller's clock. ``tag_prototypes`` (``TagPrototypes.build`` with the same model) let the taxonomy's
+    embedded words count towards an inferred topic. Never raises for ordinary bad input: an empty pool,
+    no text or unknown tags give an empty result with a reason or a ``needs_more_detail`` prompt.
     """
     if isinstance(listeners, ListenerIndex):
         index = listeners
@@ -58,7 +62,7 @@ def rank_listeners(
     else:
         dimension = _dimension_of(listeners, request_vector)
         index = ListenerIndex(taxonomy, listeners, dimension=dimension)
-    return index.rank(request, request_vector, now, weights, limit)
+    return index.rank(request, request_vector, now, weights, limit, tag_prototypes=tag_prototypes)
 
 
 def _dimension_of(listeners: Sequence[ListenerSnapshot], request_vector: np.ndarray | None) -> int:
@@ -78,6 +82,7 @@ def rank_listeners_plainly(
     now: datetime,
     weights: MatchWeights | None = None,
     limit: int = DEFAULT_LIMIT,
+    tag_prototypes: TagPrototypes | None = None,
 ) -> list[tuple[str, float]]:
     """The same ranking as :func:`rank_listeners`, one listener at a time: [(listener id, score)]."""
     weights = weights or MatchWeights()
@@ -114,11 +119,14 @@ def rank_listeners_plainly(
             ),
             key=lambda item: (-item[0], item[1]),
         )[: weights.topic_neighbours]
-        topics = vote_topics(
-            ((s, tags) for s, _, tags in voters) if query is not None and not text.too_short else (),
-            most_specific(keyword_tags, taxonomy),
-            weights.keyword_share,
-        )
+        neighbours = [(s, tags) for s, _, tags in voters] if query is not None and not text.too_short else []
+        if neighbours and weights.whitened_vote > 0:
+            neighbours = _with_whitened_neighbours_plainly(neighbours, query, listeners, weights)
+        topics = vote_topics(neighbours, most_specific(keyword_tags, taxonomy), weights.keyword_share)
+        label_tag = None
+        if tag_prototypes is not None and query is not None and not text.too_short:
+            label_tag = tag_prototypes.nearest(query, taxonomy.tags)
+        topics = with_label_evidence(topics, label_tag, weights.label_share)
         topic_tags = {t.tag for t in topics if t.weight >= DECLINE_TOPIC_WEIGHT} | set(keyword_tags)
 
     declined_lineage = set()
@@ -193,3 +201,45 @@ def rank_listeners_plainly(
         scored.append((round(score, 6), listener.id))
     scored.sort(key=lambda item: (-item[0], item[1]))
     return [(listener_id, score) for score, listener_id in scored[:limit]]
+
+
+def _with_whitened_neighbours_plainly(
+    neighbours: list[tuple[float, tuple[str, ...]]],
+    query: np.ndarray | None,
+    listeners: Sequence[ListenerSnapshot],
+    weights: MatchWeights,
+) -> list[tuple[float, tuple[str, ...]]]:
+    """``ListenerIndex._with_whitened_neighbours``, one listener at a time."""
+    if query is None:
+        return neighbours
+    stories: list[tuple[str, tuple[str, ...], np.ndarray]] = []
+    for x in sorted(listeners, key=lambda item: item.id):
+        if not x.tags or x.story_vector is None or x.status is ListenerStatus.SUSPENDED:
+            continue
+        story = np.asarray(x.story_vector, dtype=np.float32).reshape(-1)
+        norm = float(np.linalg.norm(story))
+        if story.shape == query.shape and np.isfinite(norm) and norm >= 1e-6:
+            stories.append((x.id, x.tags, story / norm))
+    if not stories:
+        return neighbours
+    whitening = fit_whitening(
+        np.vstack([v for _, _, v in stories]), [tuple(sorted(t)) for _, t, _ in stories], weights.whitening_shrinkage
+    )
+    direction = whitening.query_direction(query) if whitening is not None else None
+    if whitening is None or direction is None:
+        return neighbours
+    z, offset = direction
+    scored = []
+    for listener_id, tags, v in stories:
+        norm = float(whitening.row_norms(v[None, :])[0])
+        if norm > 1e-9:
+            scored.append(((float(v @ z) - offset) / norm, listener_id, tags))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    others = [(s, tags) for s, _, tags in scored[: weights.topic_neighbours]]
+    share = min(max(weights.whitened_vote, 0.0), 1.0)
+    blended: list[tuple[float, tuple[str, ...]]] = []
+    for part, voters in ((1.0 - share, neighbours), (share, others)):
+        total = sum(max(similarity, 0.0) for similarity, _ in voters)
+        if part > 0 and total > 0:
+            blended.extend((part * max(similarity, 0.0) / total, tags) for similarity, tags in voters)
+    return blended or neighbours

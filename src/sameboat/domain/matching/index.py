@@ -23,6 +23,7 @@ import numpy as np
 
 from sameboat.domain.matching.explain import language_name, listener_reasons
 from sameboat.domain.matching.keywords import most_specific, phrases_for
+from sameboat.domain.matching.labels import TagPrototypes, with_label_evidence
 from sameboat.domain.matching.model import (
     ConversationMode,
     ListenerSnapshot,
@@ -48,6 +49,7 @@ from sameboat.domain.matching.text import (
     prepare_request_text,
 )
 from sameboat.domain.matching.topics import DECLINE_TOPIC_WEIGHT, member_topics, vote_topics
+from sameboat.domain.matching.whitening import Whitening, fit_whitening_with_norms
 from sameboat.domain.taxonomy import Taxonomy
 
 DEFAULT_DIMENSION = 384
@@ -107,6 +109,11 @@ class ListenerIndex:
         self._gender_code: dict[str, int] = {}
         self._age_code: dict[str, int] = {}
         self._credit: dict[str, np.ndarray] = {}
+        # The pool's whitened view for the topic vote: fitted lazily, refitted after enough changes.
+        self._whitening: Whitening | None = None
+        self._whitening_shrinkage: float | None = None
+        self._changes_since_fit = 0
+        self._fitted_rows = 0
         self._allocate(0)
         snapshots = list(snapshots)
         self._grow_to(len(snapshots))
@@ -132,11 +139,12 @@ class ListenerIndex:
         self._rating_mean = np.zeros(capacity, dtype=np.float32)
         self._recent = np.zeros(capacity, dtype=np.float32)
         self._has_tags = np.zeros(capacity, dtype=bool)
+        self._white_norm = np.zeros(capacity, dtype=np.float32)
 
     _ROW_ARRAYS = (
         "_vectors", "_has_vector", "_status", "_modes", "_gender", "_age", "_veteran", "_active",
         "_max_concurrent", "_available_now", "_next_free", "_rating_count", "_rating_mean", "_recent",
-        "_has_tags",
+        "_has_tags", "_white_norm",
     )  # fmt: skip
 
     def _grow_to(self, needed: int) -> None:
@@ -234,6 +242,7 @@ class ListenerIndex:
         self._snapshots.pop()
         self._size -= 1
         self._clear_row(last)
+        self._changes_since_fit += 1
 
     def _clear_row(self, row: int) -> None:
         for name in self._ROW_ARRAYS:
@@ -257,6 +266,10 @@ class ListenerIndex:
     def _write_row(self, row: int, s: ListenerSnapshot, vector: np.ndarray | None) -> None:
         self._has_vector[row] = vector is not None
         self._vectors[row] = vector if vector is not None else 0.0
+        self._changes_since_fit += 1
+        self._white_norm[row] = (
+            self._whitening.row_norms(vector[None, :])[0] if self._whitening is not None and vector is not None else 0.0
+        )
         self._status[row] = _STATUS_CODE.get(s.status, _STATUS_CODE[ListenerStatus.SUSPENDED])
         self._modes[row] = sum(_MODE_BIT.get(m, 0) for m in s.modes)
         self._gender[row] = self._code(self._gender_code, s.gender)
@@ -318,8 +331,13 @@ class ListenerIndex:
         now: datetime,
         weights: MatchWeights | None = None,
         limit: int = DEFAULT_LIMIT,
+        tag_prototypes: TagPrototypes | None = None,
     ) -> MatchResult:
-        """Rank the listeners for one request. Never raises for ordinary bad input."""
+        """Rank the listeners for one request. Never raises for ordinary bad input.
+
+        ``tag_prototypes`` (made with the same model as ``request_vector``) add the taxonomy's embedded
+        words to the evidence for an inferred topic.
+        """
         weights = weights or MatchWeights()
         taxonomy = self._taxonomy
         text = prepare_request_text(request.text)
@@ -328,14 +346,25 @@ class ListenerIndex:
             return MatchResult(matches=(), reason=MORE_DETAIL_PROMPT, needs_more_detail=True, prompt=MORE_DETAIL_PROMPT)
 
         n = self._size
-        similarities = self._similarities(text, request_vector)
+        query = self._usable_query(text, request_vector) if n else None
+        direction = None
+        if not chosen and not text.too_short and query is not None and weights.whitened_vote > 0:
+            whitening = self._current_whitening(weights)
+            direction = whitening.query_direction(query) if whitening is not None else None
+        similarities, whitened_dots = self._dot_products(query, direction[0] if direction else None)
         keyword_tags = self._phrases.tags_in_text(text.text) if text.word_count else []
         if chosen:
             topics, inferred = chosen, False
         else:
             # One word embeds too vaguely for its neighbours to say much; then only taxonomy words count.
             neighbours = [] if text.too_short else self._nearest_stories(similarities, weights.topic_neighbours)
+            if neighbours and direction is not None and whitened_dots is not None:
+                neighbours = self._with_whitened_neighbours(neighbours, whitened_dots, direction[1], weights)
             topics = vote_topics(neighbours, most_specific(keyword_tags, taxonomy), weights.keyword_share)
+            label_tag = None
+            if tag_prototypes is not None and not text.too_short:
+                label_tag = tag_prototypes.nearest(self._usable_query(text, request_vector), taxonomy.tags)
+            topics = with_label_evidence(topics, label_tag, weights.label_share)
             inferred = True
 
         candidates, excluded, empty_reason = self._filter(request, topics, inferred, keyword_tags)
@@ -365,25 +394,94 @@ class ListenerIndex:
         )
         return MatchResult(matches=matches, **common)
 
-    def _similarities(self, text: PreparedText, request_vector: np.ndarray | None) -> np.ndarray:
+    def _usable_query(self, text: PreparedText, request_vector: np.ndarray | None) -> np.ndarray | None:
+        """The request's unit vector, or None when it is missing, of another model or not English."""
+        if request_vector is None or text.word_count == 0 or not text.looks_english:
+            return None
+        return _unit_or_none(request_vector, self._dimension)
+
+    def _dot_products(
+        self, query: np.ndarray | None, whitened_direction: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Cosine similarities to the request and, when given, dot products with the whitened direction.
+
+        Both come from one pass over the story matrix (the scan is bound by memory bandwidth, so two
+        columns cost far less than two scans: ~7 ms instead of ~10 ms at 100k listeners here).
+        """
         n = self._size
-        if request_vector is None or text.word_count == 0 or not text.looks_english or n == 0:
-            return np.zeros(n, dtype=np.float32)
-        query = _unit_or_none(request_vector, self._dimension)
-        if query is None:
-            return np.zeros(n, dtype=np.float32)
+        if query is None or n == 0:
+            return np.zeros(n, dtype=np.float32), None
+        if whitened_direction is None:
+            return self._similarities_to(query), None
+        both = np.einsum("ij,kj->ik", self._vectors[:n], np.stack([query, whitened_direction]))
+        return np.ascontiguousarray(both[:, 0]), np.ascontiguousarray(both[:, 1])
+
+    def _similarities_to(self, query: np.ndarray) -> np.ndarray:
+        n = self._size
         # einsum rather than BLAS: one thread streams the matrix as fast as two (the product is bound by
         # memory bandwidth), leaves the other core to a concurrent request, and has a far steadier p99.
         similarities = np.einsum("ij,j->i", self._vectors[:n], query)
         # Rows without a story vector are zeros already, so their similarity is 0.
         return similarities
 
-    def _nearest_stories(self, similarities: np.ndarray, k: int) -> list[tuple[float, tuple[str, ...]]]:
+    def refit_whitening(self, shrinkage: float) -> None:
+        """Fit the whitened view on the stories that may vote, in id order (same pool, same transform)."""
+        n = self._size
+        eligible = np.flatnonzero(self._has_vector[:n] & self._has_tags[:n] & (self._status[:n] != 2))
+        rows = sorted(eligible.tolist(), key=lambda r: self._snapshots[r].id)
+        groups = [tuple(sorted(self._snapshots[r].tags)) for r in rows]
+        self._white_norm[:n] = 0.0
+        self._whitening = None
+        if rows:
+            self._whitening, norms = fit_whitening_with_norms(self._vectors[rows], groups, shrinkage)
+            # Only voters need a norm: rows that may not vote are never looked at in the whitened view.
+            self._white_norm[np.asarray(rows, dtype=np.int64)] = norms
+        self._whitening_shrinkage = shrinkage
+        self._changes_since_fit = 0
+        self._fitted_rows = len(rows)
+
+    def _current_whitening(self, weights: MatchWeights) -> Whitening | None:
+        if weights.whitened_vote <= 0:
+            return None
+        # Refit when the settings changed or a twentieth of the pool changed since (at 100k listeners a
+        # fit takes a few seconds; a slightly stale covariance barely moves the vote).
+        stale = self._changes_since_fit > max(16, self._fitted_rows // 20)
+        if self._whitening_shrinkage != weights.whitening_shrinkage or stale:
+            self.refit_whitening(weights.whitening_shrinkage)
+        return self._whitening
+
+    def _with_whitened_neighbours(
+        self,
+        neighbours: list[tuple[float, tuple[str, ...]]],
+        whitened_dots: np.ndarray,
+        offset: float,
+        weights: MatchWeights,
+    ) -> list[tuple[float, tuple[str, ...]]]:
+        """The plain neighbours and the whitened ones, each set's votes scaled to its share."""
+        n = self._size
+        norms = self._white_norm[:n]
+        usable = norms > 1e-9
+        whitened = np.zeros(n, dtype=np.float32)
+        np.divide(whitened_dots - np.float32(offset), norms, out=whitened, where=usable)
+        others = self._nearest_stories(whitened, weights.topic_neighbours, usable)
+        share = min(max(weights.whitened_vote, 0.0), 1.0)
+        blended: list[tuple[float, tuple[str, ...]]] = []
+        for part, voters in ((1.0 - share, neighbours), (share, others)):
+            total = sum(max(similarity, 0.0) for similarity, _ in voters)
+            if part > 0 and total > 0:
+                blended.extend((part * max(similarity, 0.0) / total, tags) for similarity, tags in voters)
+        return blended or neighbours
+
+    def _nearest_stories(
+        self, similarities: np.ndarray, k: int, usable: np.ndarray | None = None
+    ) -> list[tuple[float, tuple[str, ...]]]:
         """The k closest stories that may vote on the topic: tagged, embedded, not suspended."""
         n = self._size
         if n == 0 or k <= 0 or not similarities.any():
             return []
         eligible = self._has_vector[:n] & self._has_tags[:n] & (self._status[:n] != 2)
+        if usable is not None:
+            eligible &= usable
         masked = np.where(eligible, similarities, -np.inf)
         voters = int(np.count_nonzero(eligible))
         if voters == 0:

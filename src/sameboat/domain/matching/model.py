@@ -122,6 +122,15 @@ class MatchWeights:
     topic_neighbours: int = 20
     #: Share of the inferred topic that comes from taxonomy words found in the text (when any are).
     keyword_share: float = 0.25
+    #: Share of the inferred topic given to the tag whose label and synonyms, embedded, are closest to the
+    #: request (``labels.py``; used when the caller passes ``tag_prototypes``). Chosen on ESConv train
+    #: leave-one-out and valid together (docs/matching.md).
+    label_share: float = 0.25
+    #: Share of the story vote cast by the stories nearest in the pool's whitened space (``whitening.py``);
+    #: the rest by the plainly nearest. 0 turns it off. Chosen like ``label_share`` (docs/matching.md).
+    whitened_vote: float = 0.5
+    #: Shrinkage of the whitening towards plain cosine, in units of the mean within-topic variance.
+    whitening_shrinkage: float = 2.0
     #: Bayesian smoothing of ratings (1..5): a new listener counts as ``prior_weight`` ratings of
     #: ``prior_mean``, so one bad (or one glowing) rating moves them only a little.
     rating_prior_mean: float = 4.0
