@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from functools import cache
 
@@ -103,10 +104,21 @@ def phrase_assessor() -> RiskAssessor:
 WORKER_NICENESS = 5
 
 
-def start_worker() -> None:
-    """Initialiser of the worker process."""
+def start_worker(server_pid: int | None = None) -> None:
+    """Initialiser of the worker process: lower priority, and exit if the server goes away (``server_pid``
+    is passed in, since the server may already be gone by the time this runs)."""
     with contextlib.suppress(OSError, AttributeError):
         os.nice(WORKER_NICENESS)
+    parent = server_pid if server_pid is not None else os.getppid()
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="exit-with-parent", daemon=True).start()
+
+
+def _exit_with_parent(parent: int, every_seconds: float = 1.0) -> None:
+    """A server killed outright (SIGKILL, a crash) cannot stop its pool; without this the worker and its
+    ~300 MB model would live on as an orphan."""
+    while os.getppid() == parent:
+        time.sleep(every_seconds)
+    os._exit(0)
 
 
 def warm_up() -> str:

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from collections import OrderedDict, deque
@@ -490,10 +491,23 @@ def risk_process() -> ProcessPoolExecutor:
     with _risk_process_lock:
         if _risk_process is None:
             _risk_process = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=risk_worker.start_worker
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=risk_worker.start_worker,
+                initargs=(os.getpid(),),
             )
             _risk_process.submit(risk_worker.warm_up)
         return _risk_process
+
+
+def stop_risk_process() -> None:
+    """Stop the worker process when the app stops, so no worker outlives its server. Messages still queued
+    are picked up by the orphan sweeper of the next process to run."""
+    global _risk_process
+    with _risk_process_lock:
+        executor, _risk_process = _risk_process, None
+    if executor is not None:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _restart_risk_process(broken: Executor) -> None:
@@ -575,6 +589,11 @@ class RiskQueue:
         on the first member message; one-shot commands that bootstrap never pay for it."""
         if self.worker == "process":
             risk_process()
+
+    async def stop(self) -> None:
+        """Stop this process's risk worker (app shutdown)."""
+        if self.worker == "process":
+            await asyncio.get_running_loop().run_in_executor(None, stop_risk_process)
 
     def submit(self, conversation_id: str, event: dict[str, Any]) -> None:
         """Queue a stored member message (on the event loop; returns at once)."""
