@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+import email
+import email.policy
+import socket
 from collections.abc import Iterator
+from email.message import EmailMessage
 
 import pytest
+from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
+from sameboat.adapters.mail import SmtpMailer
 from sameboat.bootstrap import Runtime
 from sameboat.settings import Settings
 from sameboat.web.app import create_app
@@ -66,3 +72,33 @@ def chat_with_sponsor(services):  # type: ignore[no-untyped-def]
         "listener": accounts.start_session(services, listener.id, "api"),
     }
     return conversation.id, member, listener, tokens, sponsor
+
+
+class Inbox:
+    """A real SMTP server on loopback that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        message["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["X-Envelope-To"] == address]
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, SmtpMailer]]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, SmtpMailer(host="127.0.0.1", port=port, from_address="Sameboat <hello@sameboat.test>")
+    finally:
+        controller.stop()

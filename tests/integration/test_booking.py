@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage as Message
+from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
 from icalendar import Calendar
 from sqlalchemy import func, select
 
@@ -25,36 +20,6 @@ from tests.factories import make_listener, make_member, make_sponsor
 
 MONDAY = 0
 CONFIG = BookingConfig()
-
-
-class Inbox:
-    """A real SMTP server on loopback that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        message["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
-        self.messages.append(message)
-        return "250 OK"
-
-    def to(self, address: str) -> list[Message]:
-        return [m for m in self.messages if m["X-Envelope-To"] == address]
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, SmtpMailer]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, SmtpMailer(host="127.0.0.1", port=port, from_address="Sameboat <hello@sameboat.test>")
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -74,7 +39,7 @@ def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)
 
 
-def ics_of(message: Message) -> Calendar:
+def ics_of(message: EmailMessage) -> Calendar:
     for part in message.walk():
         if part.get_content_type() == "text/calendar":
             return Calendar.from_ical(part.get_payload(decode=True))

@@ -267,7 +267,7 @@ def test_next_step_bad_input_gets_clear_errors_and_saves_nothing(client, service
     assert counts(services) == (1, 0, 0)  # an empty step is simply no step
 
 
-def test_next_step_check_in_becomes_due_and_both_see_it_next_time(client, services, clock, people) -> None:  # type: ignore[no-untyped-def]
+def test_next_step_check_in_becomes_due_and_both_see_it_next_time(client, services, clock, people, smtp) -> None:  # type: ignore[no-untyped-def]
     member, dana, sam = people["member"], people["dana"], people["sam"]
     conversation_id = talk(services, clock, member, dana, "I keep putting off calling my sister")
     page_for(client, member)
@@ -300,6 +300,14 @@ def test_next_step_check_in_becomes_due_and_both_see_it_next_time(client, servic
             )
             == 1
         )
+
+    # The email worker sends it to a real SMTP server: the check-in link, never the step's words.
+    inbox, mailer = smtp
+    assert notifications.send_due_emails(services, mailer, base_url="https://sameboat.test") == 1
+    [check_in] = inbox.to(member.email)
+    body = check_in.get_body(preferencelist=("plain",)).get_content()
+    assert check_in["Subject"] == "How did your next step go?" and "sister" not in body
+    assert f"https://sameboat.test/next-steps/{step.id}" in body
 
     page = client.get(f"/next-steps/{step.id}")
     assert page.status_code == 200 and "Call my sister this week" in page.text
