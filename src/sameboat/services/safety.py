@@ -500,16 +500,6 @@ def risk_process() -> ProcessPoolExecutor:
         return _risk_process
 
 
-def stop_risk_process() -> None:
-    """Stop the worker process when the app stops, so no worker outlives its server. Messages still queued
-    are picked up by the orphan sweeper of the next process to run."""
-    global _risk_process
-    with _risk_process_lock:
-        executor, _risk_process = _risk_process, None
-    if executor is not None:
-        executor.shutdown(wait=True, cancel_futures=True)
-
-
 def _restart_risk_process(broken: Executor) -> None:
     global _risk_process
     with _risk_process_lock:
@@ -589,11 +579,6 @@ class RiskQueue:
         on the first member message; one-shot commands that bootstrap never pay for it."""
         if self.worker == "process":
             risk_process()
-
-    async def stop(self) -> None:
-        """Stop this process's risk worker (app shutdown)."""
-        if self.worker == "process":
-            await asyncio.get_running_loop().run_in_executor(None, stop_risk_process)
 
     def submit(self, conversation_id: str, event: dict[str, Any]) -> None:
         """Queue a stored member message (on the event loop; returns at once)."""

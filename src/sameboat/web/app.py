@@ -136,7 +136,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             stop_dispatch.set()
             background = [task for task in (dispatcher, scheduler, sweeper) if task is not None]
             await asyncio.gather(reembedding, *background, return_exceptions=True)
-            await runtime.risk_queue.stop()
             if hub is not None:
                 await hub.close()
 
