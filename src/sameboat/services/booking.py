@@ -626,9 +626,15 @@ def booking_tick(ctx: ServiceContext, config: BookingConfig) -> set[str]:
                     booking.status = "done"
                 continue
             missing = "both" if not (member_came or listener_came) else ("member" if listener_came else "listener")
-            booking.status = "no_show"
-            booking.no_show = missing
-            booking.slot_key = None
+            # Every process runs this tick: the conditional update lets exactly one of them act on a no-show.
+            claimed = s.execute(
+                update(Booking)
+                .where(Booking.id == booking.id, Booking.status == "booked")
+                .values(status="no_show", no_show=missing, slot_key=None)
+                .execution_options(synchronize_session="fetch")
+            ).rowcount
+            if claimed != 1:
+                continue
             pseudonym, listener_name = _names(s, booking.member_id, booking.listener_id)
             if conversation is not None and conversation.status == "active":
                 absent = {"member": pseudonym, "listener": listener_name, "both": "Nobody"}[missing]
