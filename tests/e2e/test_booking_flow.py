@@ -48,7 +48,12 @@ def test_member_books_moves_and_cancels_in_their_own_time_zone(demo_server, brow
         expect(page.locator("#book")).to_have_attribute("data-zone", "Europe/London")
         expect(page.get_by_text("Times shown in Europe/London")).to_be_visible()
         listener_name = heading.inner_text().removeprefix("Book a time with ")
+        # A week of days with free times first; the rest one link away.
+        expect(page.locator(".slot-day")).to_have_count(7)
         shoot(page, "book-a-time")
+        page.get_by_role("link", name=re.compile("Show later times")).click()
+        expect(page.locator("#book")).to_have_attribute("data-zone", "Europe/London")
+        assert page.locator(".slot-day").count() > 7
 
         page.locator(".slot").first.click()
         page.get_by_label(re.compile("Anything .* should know first")).fill("Money worries since the layoff.")

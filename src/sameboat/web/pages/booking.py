@@ -109,21 +109,33 @@ def _days(slots: Iterable[datetime], zone_name: str) -> list[tuple[date, list[tu
     return [(day, list(items)) for day, items in groupby(local, key=lambda pair: pair[1].date())]
 
 
+#: Days with free times shown at first; the rest behind "Show later times" (a phone screen stays short).
+FIRST_DAYS_SHOWN = 7
+
+
 def _slot_page(
-    request: Request, user: User, listener_id: str, zone_name: str, status: int = 200, **extra: object
+    request: Request,
+    user: User,
+    listener_id: str,
+    zone_name: str,
+    status: int = 200,
+    show_all: bool = False,
+    **extra: object,
 ) -> Response:
     ctx = security.services(request)
     try:
         slots = booking.open_slots(ctx, user, listener_id, _config(request))
     except ServiceError as exc:
         return _failed(request, exc, "You can't book this listener")
+    days = _days(slots, zone_name)
     return render(
         request,
         "book.html",
         {
             "listener_id": listener_id,
             "listener_name": booking.listener_summary(ctx, listener_id),
-            "days": _days(slots, zone_name),
+            "days": days if show_all else days[:FIRST_DAYS_SHOWN],
+            "more_days": 0 if show_all else max(0, len(days) - FIRST_DAYS_SHOWN),
             "zone": zone_name,
             "zone_info": booking.zone_of(zone_name),
             "known_zone": booking.member_zone(ctx, user),
@@ -136,8 +148,10 @@ def _slot_page(
 
 
 @router.get("/book/{listener_id}")
-def choose_time(request: Request, listener_id: str, tz: str = "", user: User = Depends(booker)) -> Response:
-    return _slot_page(request, user, listener_id[:64], _zone_for(request, user, tz))
+def choose_time(
+    request: Request, listener_id: str, tz: str = "", later: str = "", user: User = Depends(booker)
+) -> Response:
+    return _slot_page(request, user, listener_id[:64], _zone_for(request, user, tz), show_all=bool(later))
 
 
 def _chosen_start(data: dict[str, Any]) -> datetime:
@@ -219,12 +233,12 @@ def _own_booking(request: Request, user: User, booking_id: str) -> booking.Booki
 
 
 @router.get("/bookings/{booking_id}/reschedule")
-def reschedule_form(request: Request, booking_id: str, user: User = Depends(booker)) -> Response:
+def reschedule_form(request: Request, booking_id: str, later: str = "", user: User = Depends(booker)) -> Response:
     held = _own_booking(request, user, booking_id[:64])
     if held is None:
         return _failed(request, RuleViolation("booking", "We couldn't find that booking."), "Nothing to move")
     zone_name = _zone_for(request, user, "")
-    return _slot_page(request, user, held.other_id, zone_name, moving=held)
+    return _slot_page(request, user, held.other_id, zone_name, show_all=bool(later), moving=held)
 
 
 @router.post("/bookings/{booking_id}/reschedule")
