@@ -8,12 +8,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from sameboat.demo.seed import DEMO_PASSWORD
 from tests.conftest import missing_service
 
 CHROMIUM = os.environ.get("SAMEBOAT_CHROMIUM", "/usr/bin/chromium")
@@ -39,8 +40,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_demo(workdir: Path, **env_extra: str) -> Iterator[str]:
-    """`sameboat demo --no-serve` then `sameboat serve`, as a user would run them (with extra settings if asked)."""
+def running_demo(workdir: Path, before_serve: Callable[[str], None] | None = None, **env_extra: str) -> Iterator[str]:
+    """`sameboat demo --no-serve` then `sameboat serve`, as a user would run them (with extra settings if asked,
+    and ``before_serve(database_url)`` to add to the demo data first)."""
     database = workdir / "demo.sqlite3"
     port = free_port()
     env = {
@@ -56,6 +58,8 @@ def running_demo(workdir: Path, **env_extra: str) -> Iterator[str]:
         cwd=workdir,
         capture_output=True,
     )
+    if before_serve is not None:
+        before_serve(env["SAMEBOAT_DATABASE_URL"])
     log = open(workdir / "server.log", "w")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         [sys.executable, "-m", "sameboat.cli", "serve", "--port", str(port)],
@@ -127,3 +131,10 @@ def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {label} width"
     page.set_viewport_size(original)
+
+
+def sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base + "/signin")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()

@@ -6,8 +6,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import DESKTOP, shoot
-from tests.e2e.test_talk_now import MEMBER, sign_in
+from tests.e2e.conftest import DESKTOP, shoot, sign_in
+from tests.e2e.test_talk_now import MEMBER
 
 LISTENER = "maria.1@listeners.demo.sameboat.example"
 

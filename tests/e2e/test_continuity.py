@@ -3,21 +3,16 @@ resource in the chat, in real Chromium against a real `sameboat serve` whose dat
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
-from sameboat.demo.seed import DEMO_PASSWORD, listener_email
+from sameboat.demo.seed import listener_email
 from tests.conftest import FakeClock
-from tests.e2e.conftest import DESKTOP, free_port, shoot
+from tests.e2e.conftest import DESKTOP, running_demo, shoot, sign_in
 
 MEMBER = "nightowl@example.org"
 DEVON = listener_email(1, "Devon")
@@ -69,47 +64,8 @@ def seed_past(database_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("continuity")
-    database = workdir / "demo.sqlite3"
-    url = f"sqlite:///{database}"
-    env = {**os.environ, "SAMEBOAT_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
-    subprocess.run(
-        [sys.executable, "-m", "sameboat.cli", "demo", "--no-serve", "--database", str(database)],
-        check=True,
-        env=env,
-        cwd=workdir,
-        capture_output=True,
-    )
-    seed_past(url)
-    port = free_port()
-    log = open(workdir / "server.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sameboat.cli", "serve", "--port", str(port)],
-        env=env,
-        cwd=workdir,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-        if process.poll() is not None:
-            raise RuntimeError((workdir / "server.log").read_text())
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
-
-
-def sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(base + "/signin")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    with running_demo(tmp_path_factory.mktemp("continuity"), before_serve=seed_past) as base:
+        yield base
 
 
 def test_member_history_next_step_delete_and_library(server, browser) -> None:  # type: ignore[no-untyped-def]

@@ -8,8 +8,7 @@ import re
 from playwright.sync_api import expect
 
 from sameboat.demo.seed import demo_data, listener_email
-from tests.e2e.conftest import shoot
-from tests.e2e.test_talk_now import sign_in
+from tests.e2e.conftest import shoot, sign_in
 
 
 def test_high_risk_message_reaches_a_supervisor(demo_server, browser) -> None:  # type: ignore[no-untyped-def]

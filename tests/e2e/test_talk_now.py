@@ -6,18 +6,10 @@ import re
 
 from playwright.sync_api import expect
 
-from sameboat.demo.seed import DEMO_PASSWORD
-from tests.e2e.conftest import shoot
+from tests.e2e.conftest import shoot, sign_in
 
 MEMBER = "bluejay@example.org"
 LISTENER = "maria.1@listeners.demo.sameboat.example"
-
-
-def sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(base + "/signin")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_member_and_listener_talk(demo_server, browser) -> None:  # type: ignore[no-untyped-def]

@@ -12,8 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from sameboat.demo.seed import demo_data, listener_email
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, DESKTOP, free_port, running_demo, shoot
-from tests.e2e.test_talk_now import sign_in
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, DESKTOP, free_port, running_demo, shoot, sign_in
 
 FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 # Listeners already used in this session (each rests a minute after a conversation); the safety test's

@@ -431,6 +431,28 @@ def reschedule(
 # --- what pages show ----------------------------------------------------------------------------------------------
 
 
+def _view(ctx: ServiceContext, s: Session, b: Booking, user: User, config: BookingConfig) -> BookingView:
+    now = ctx.now()
+    role = "member" if b.member_id == user.id else "listener"
+    pseudonym, listener_name = _names(s, b.member_id, b.listener_id)
+    return BookingView(
+        id=b.id,
+        starts_at=b.starts_at,
+        ends_at=b.ends_at,
+        status=b.status,
+        other_name=listener_name if role == "member" else pseudonym,
+        other_id=b.listener_id if role == "member" else b.member_id,
+        role=role,
+        note=ctx.cipher.decrypt(b.note_ciphertext) if (ctx.cipher and b.note_ciphertext) else "",
+        late_cancel=b.late_cancel,
+        no_show=b.no_show,
+        conversation_id=b.conversation_id,
+        cancelled_by=b.cancelled_by,
+        can_join=b.status == "booked" and _is_open(b, now, config),
+        can_change=b.status == "booked" and not rules_of.is_late_change(b.starts_at, now, config.rules),
+    )
+
+
 def bookings_for(ctx: ServiceContext, user: User, config: BookingConfig, past_days: int = 30) -> list[BookingView]:
     now = ctx.now()
     with ctx.uow() as uow:
@@ -443,30 +465,16 @@ def bookings_for(ctx: ServiceContext, user: User, config: BookingConfig, past_da
             )
             .order_by(Booking.starts_at)
         ).all()
-        views = []
-        for b in rows:
-            role = "member" if b.member_id == user.id else "listener"
-            pseudonym, listener_name = _names(s, b.member_id, b.listener_id)
-            note = ctx.cipher.decrypt(b.note_ciphertext) if (ctx.cipher and b.note_ciphertext) else ""
-            views.append(
-                BookingView(
-                    id=b.id,
-                    starts_at=b.starts_at,
-                    ends_at=b.ends_at,
-                    status=b.status,
-                    other_name=listener_name if role == "member" else pseudonym,
-                    other_id=b.listener_id if role == "member" else b.member_id,
-                    role=role,
-                    note=note,
-                    late_cancel=b.late_cancel,
-                    no_show=b.no_show,
-                    conversation_id=b.conversation_id,
-                    cancelled_by=b.cancelled_by,
-                    can_join=b.status == "booked" and _is_open(b, now, config),
-                    can_change=b.status == "booked" and not rules_of.is_late_change(b.starts_at, now, config.rules),
-                )
-            )
-        return views
+        return [_view(ctx, s, b, user, config) for b in rows]
+
+
+def member_booking(ctx: ServiceContext, member: User, booking_id: str, config: BookingConfig) -> BookingView:
+    """One of the member's own bookings that still holds its slot (to move it), or NotFound."""
+    with ctx.uow() as uow:
+        row = uow.session.get(Booking, booking_id)
+        if row is None or row.member_id != member.id or row.status != "booked":
+            raise NotFound("We couldn't find that booking.")
+        return _view(ctx, uow.session, row, member, config)
 
 
 def _is_open(booking: Booking, now: datetime, config: BookingConfig) -> bool:
@@ -492,6 +500,14 @@ def remember_member_zone(ctx: ServiceContext, member: User, timezone: str) -> st
         if profile is not None and profile.timezone != timezone:
             profile.timezone = timezone
     return timezone
+
+
+def display_zone(ctx: ServiceContext, user: User) -> ZoneInfo:
+    """The zone to show someone their bookings in: a member's remembered zone, a listener's own, else UTC."""
+    with ctx.uow() as uow:
+        if user.role == "member":
+            return zone_of(_member_zone(uow.session, user.id))
+        return zone_of(_listener_zone_name(uow.session, user.id))
 
 
 def member_zone(ctx: ServiceContext, member: User) -> str | None:

@@ -301,6 +301,18 @@ def load_state(session: Session, now: datetime, config: DispatchConfig) -> Dispa
         .join(ListenerProfile, ListenerProfile.user_id == ListenerPresence.listener_id)
         .where(ListenerProfile.status == ListenerStatus.APPROVED.value)
     )
+    # A booked session starting soon (or under way) keeps the listener free for it: one query for everyone.
+    booked_until = dict(
+        session.execute(
+            select(Booking.listener_id, func.max(Booking.ends_at))
+            .where(
+                Booking.status == "booked",
+                Booking.starts_at <= now + BOOKED_SESSION_GUARD,
+                Booking.ends_at > now,
+            )
+            .group_by(Booking.listener_id)
+        ).all()
+    )
     listeners = []
     for presence, profile in rows:
         day_start = _listener_day_start(profile.timezone, now)
@@ -317,16 +329,9 @@ def load_state(session: Session, now: datetime, config: DispatchConfig) -> Dispa
             select(func.max(Conversation.ended_at)).where(Conversation.listener_id == profile.user_id)
         )
         rest_until = last_end + config.break_between_sessions if last_end else None
-        # A booked session starting soon (or under way) keeps the listener free for it.
-        booked_until = session.scalar(
-            select(func.max(Booking.ends_at)).where(
-                Booking.listener_id == profile.user_id,
-                Booking.status == "booked",
-                Booking.starts_at <= now + BOOKED_SESSION_GUARD,
-                Booking.ends_at > now,
-            )
+        break_until = max(
+            filter(None, [presence.break_until, rest_until, booked_until.get(profile.user_id)]), default=None
         )
-        break_until = max(filter(None, [presence.break_until, rest_until, booked_until]), default=None)
         listeners.append(
             ListenerAvailability(
                 id=profile.user_id,

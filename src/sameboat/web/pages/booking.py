@@ -190,16 +190,13 @@ def my_bookings(request: Request, booked: str = "", changed: str = "", user: Use
     ctx = security.services(request)
     views = booking.bookings_for(ctx, user, _config(request))
     now = ctx.now()
-    zone_name = (booking.member_zone(ctx, user) if user.role == "member" else None) or (
-        booking.availability_of(ctx, user.id)[1] if user.role == "listener" else "UTC"
-    )
     return render(
         request,
         "bookings.html",
         {
             "upcoming": [v for v in views if v.status == "booked" and v.ends_at > now],
             "past": [v for v in reversed(views) if not (v.status == "booked" and v.ends_at > now)],
-            "zone": booking.zone_of(zone_name),
+            "zone": booking.display_zone(ctx, user),
             "booked": bool(booked),
             "changed": changed,
             "notice_hours": _config(request).rules.notice_hours,
@@ -227,16 +224,12 @@ async def join_session(request: Request, booking_id: str, user: User = Depends(p
     return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)
 
 
-def _own_booking(request: Request, user: User, booking_id: str) -> booking.BookingView | None:
-    views = booking.bookings_for(security.services(request), user, _config(request))
-    return next((v for v in views if v.id == booking_id and v.role == "member" and v.status == "booked"), None)
-
-
 @router.get("/bookings/{booking_id}/reschedule")
 def reschedule_form(request: Request, booking_id: str, later: str = "", user: User = Depends(booker)) -> Response:
-    held = _own_booking(request, user, booking_id[:64])
-    if held is None:
-        return _failed(request, RuleViolation("booking", "We couldn't find that booking."), "Nothing to move")
+    try:
+        held = booking.member_booking(security.services(request), user, booking_id[:64], _config(request))
+    except ServiceError as exc:
+        return _failed(request, exc, "Nothing to move")
     zone_name = _zone_for(request, user, "")
     return _slot_page(request, user, held.other_id, zone_name, show_all=bool(later), moving=held)
 
@@ -244,9 +237,10 @@ def reschedule_form(request: Request, booking_id: str, later: str = "", user: Us
 @router.post("/bookings/{booking_id}/reschedule")
 async def reschedule(request: Request, booking_id: str, user: User = Depends(booker)) -> Response:
     data = await security.read_form(request)
-    held = _own_booking(request, user, booking_id[:64])
-    if held is None:
-        return _failed(request, RuleViolation("booking", "We couldn't find that booking."), "Nothing to move")
+    try:
+        held = booking.member_booking(security.services(request), user, booking_id[:64], _config(request))
+    except ServiceError as exc:
+        return _failed(request, exc, "Nothing to move")
     try:
         booking.reschedule(security.services(request), user, held.id, _chosen_start(data), _config(request))
     except (ServiceError, RuleViolation) as exc:

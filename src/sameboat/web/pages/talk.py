@@ -197,7 +197,7 @@ def console(request: Request, user: User = Depends(console_user)) -> Response:
             "presence": presence.presence_of(ctx, user),
             "conversations": state["conversations"],
             "next_bookings": upcoming,
-            "zone": booking.zone_of(booking.availability_of(ctx, user.id)[1]),
+            "zone": booking.display_zone(ctx, user),
         },
     )
 
