@@ -22,7 +22,7 @@ from sameboat.domain.safety.risk import RiskAssessor
 from sameboat.services.booking import BookingConfig
 from sameboat.services.ports import Hub
 from sameboat.services.safety import RiskQueue, route_member_message
-from sameboat.services.unit_of_work import Clock, ServiceContext, system_clock
+from sameboat.services.unit_of_work import Clock, GroupCommitWriter, ServiceContext, system_clock
 from sameboat.settings import Settings
 
 
@@ -39,6 +39,8 @@ class Runtime:
     mailer: Mailer | None = None
 
     def close(self) -> None:
+        if self.services.writer is not None:
+            self.services.writer.close()
         self.engine.dispose()
 
 
@@ -51,8 +53,9 @@ def default_assessor() -> RiskAssessor:
 def bootstrap(settings: Settings, clock: Clock = system_clock) -> Runtime:
     engine = make_engine(settings.database_url)
     hub: Hub = RedisHub(settings.redis_url) if settings.redis_url else InMemoryHub()
+    session_factory = make_session_factory(engine)
     services = ServiceContext(
-        session_factory=make_session_factory(engine),
+        session_factory=session_factory,
         hasher=Argon2PasswordHasher(),
         clock=clock,
         cipher=FieldCipher.from_settings(settings.secret_key, settings.data_keys),
@@ -61,6 +64,7 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Runtime:
         open_signup=settings.open_signup,
         session_days=settings.session_days,
         api_token_days=settings.api_token_days,
+        writer=GroupCommitWriter(session_factory) if engine.dialect.name == "sqlite" else None,
     )
     services.assessor = default_assessor()
     risk_queue = RiskQueue(services, worker=settings.risk_worker)

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # how long a listener has to answer, the break after each conversation, and when a waiting member is
     # offered other options.
     dispatch_interval_seconds: float = 1.0
+    #: Every this many seconds, long-lived objects are moved out of the garbage collector's way (0: off);
+    #: see web/collector.py.
+    gc_freeze_seconds: float = 5.0
     offer_timeout_seconds: int = 30
     break_between_sessions_minutes: float = 1.0
     offer_alternatives_after_minutes: float = 5.0

@@ -10,6 +10,7 @@ from sqlalchemy import select, text, update
 from sameboat.adapters.storage.models import Alert, AlertEvent, AuditRecord, Conversation, ConversationEvent
 from sameboat.domain.accounts import Role
 from sameboat.domain.safety.escalation import EscalationPolicy
+from sameboat.domain.safety.risk import RiskLevel
 from sameboat.services import accounts, safety
 from sameboat.services.conversations import store_message
 from sameboat.services.errors import Conflict, Forbidden, NotFound
@@ -104,6 +105,36 @@ def test_a_queue_too_far_behind_still_catches_explicit_risk_with_the_phrase_laye
         alert = uow.session.scalar(select(Alert).where(Alert.conversation_id == conversation_id))
         assert alert is not None and alert.level in ("high", "imminent")
         assert "no-embedder" in (alert.model_version or "")
+    assert queue.stats.second_looks == 2  # once the queue was empty, the model read them too
+
+
+def test_what_only_the_model_sees_is_caught_on_the_second_look(chat, services) -> None:  # type: ignore[no-untyped-def]
+    """Assessed by the phrase layer alone in a rush, a message the phrases miss gets its alert from the model's
+    second look once the queue is empty."""
+    conversation_id, member, _, _, _ = chat
+    queue = safety.RiskQueue(services, worker="thread", max_lag=0.0)  # every round counts as behind
+    bodies = ["work was long today", HIGH_RISK]
+    phrase_layer = safety.risk_worker.phrase_assessor()
+    assert phrase_layer.assess(bodies[1]).level < RiskLevel.HIGH  # the phrases alone miss it
+    events = [store_message(services, conversation_id, member, f"m{i}", b)[0] for i, b in enumerate(bodies)]
+
+    async def burst() -> None:
+        for event in events:
+            queue.submit(conversation_id, event)
+        await queue.idle()
+
+    run_async(burst)
+    assert queue.stats.phrases_only == 2 and queue.stats.second_looks == 2
+    with services.uow() as uow:
+        alert = uow.session.scalar(select(Alert).where(Alert.conversation_id == conversation_id))
+        assert alert is not None and alert.level in ("high", "imminent")
+        assert "MiniLM" in (alert.model_version or "")
+        stored = uow.session.scalar(
+            select(ConversationEvent.risk_level).where(
+                ConversationEvent.conversation_id == conversation_id, ConversationEvent.seq == events[1]["seq"]
+            )
+        )
+        assert stored in ("high", "imminent")
 
 
 def test_after_a_restart_the_context_comes_from_the_stored_messages(chat, services) -> None:  # type: ignore[no-untyped-def]

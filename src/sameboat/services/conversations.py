@@ -26,7 +26,7 @@ from sameboat.adapters.storage.models import (
 from sameboat.domain.resources import shipped_library
 from sameboat.domain.safety.moderation import SENDER_MESSAGES, Category, moderate
 from sameboat.services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from sameboat.services.unit_of_work import ServiceContext
+from sameboat.services.unit_of_work import ServiceContext, WriteOp
 
 MAX_MESSAGE_CHARS = 4000
 CLIENT_ID_MAX = 64
@@ -327,11 +327,22 @@ _EXISTING_MESSAGE = select(ConversationEvent).where(
 def store_message(
     ctx: ServiceContext, conversation_id: str, sender: User, client_id: str, body: str
 ) -> tuple[dict[str, Any], bool]:
-    """Commit a message (once, however often it is resent). Returns (event, newly_created).
+    """Commit a message (once, however often it is resent). Returns (event, newly_created)."""
+    return ctx.transact(message_writer(ctx, conversation_id, sender, client_id, body))
 
-    One UPDATE ... RETURNING takes the next sequence number, one INSERT stores the message. A resent client_id
-    breaks the unique constraint: the transaction rolls back (its number included) and the stored original is
-    returned instead.
+
+class _NotTaken(Exception):
+    """The conversation gave no number: it ended, is unknown, or the sender is not in it."""
+
+
+def message_writer(
+    ctx: ServiceContext, conversation_id: str, sender: User, client_id: str, body: str
+) -> WriteOp[tuple[dict[str, Any], bool]]:
+    """Check the message now (bad input never queues), and return the work that stores it in a transaction.
+
+    One UPDATE ... RETURNING takes the next sequence number, one INSERT stores the message, inside a savepoint.
+    A resent client_id breaks the unique constraint: the savepoint rolls back (its number included) and the
+    stored original is returned instead.
     """
     body = check_message(body, client_id)
     # Contact details, off-platform moves and the like are kept for review but never delivered.
@@ -339,13 +350,13 @@ def store_message(
     assert ctx.cipher is not None
     ciphertext = ctx.cipher.encrypt(body)  # before the transaction, which then holds the write lock for less
     keys = {"conversation_id": conversation_id, "sender_id": sender.id, "client_id": client_id}
-    for _attempt in range(2):
+
+    def write(s: Session) -> tuple[dict[str, Any], bool]:
         try:
-            with ctx.uow() as uow:
-                s = uow.session
+            with s.begin_nested():
                 taken = s.execute(_TAKE_MESSAGE_SEQ, keys).first()
-                if taken is None:  # ended, unknown or not theirs: say which (or return a resent original)
-                    return _stored_or_refused(ctx, s, conversation_id, sender, keys), False
+                if taken is None:
+                    raise _NotTaken
                 seq, member_id, listener_id = taken
                 role = "member" if sender.id == member_id else "listener" if sender.id == listener_id else "supervisor"
                 now = ctx.now()
@@ -363,32 +374,34 @@ def store_message(
                         "moderation": moderation,
                     },
                 )
-                name = _name_of(s, sender.id, role)
-            view = {
-                "type": "event",
-                "conversation_id": conversation_id,
-                "seq": seq,
-                "kind": "message",
-                "from": role,
-                "sender_id": sender.id,
-                "name": name,
-                "body": body,
-                "client_id": client_id,
-                "at": now.isoformat(),
-                "audience": "all",
-                "hidden": bool(moderation),
-            }
-            if moderation:
-                view["warning"] = SENDER_MESSAGES[Category(moderation[0])]
-            return view, True
+        except _NotTaken:  # say which (or return a resent original)
+            return _stored_or_refused(ctx, s, conversation_id, sender, keys), False
         except IntegrityError:
             # Stored already (a resend, or the same client_id on two sockets at once): return the original.
-            with ctx.uow() as uow:
-                existing = uow.session.scalar(_EXISTING_MESSAGE, keys)
-                if existing is not None:
-                    name = _name_of(uow.session, sender.id, existing.sender_role)
-                    return _with_warning(_event_view(ctx, existing, name), existing), False
-    raise Conflict("This message was sent twice at the same moment; please refresh.")
+            existing = s.scalar(_EXISTING_MESSAGE, keys)
+            if existing is None:
+                raise Conflict("This message was sent twice at the same moment; please refresh.") from None
+            name = _name_of(s, sender.id, existing.sender_role)
+            return _with_warning(_event_view(ctx, existing, name), existing), False
+        view = {
+            "type": "event",
+            "conversation_id": conversation_id,
+            "seq": seq,
+            "kind": "message",
+            "from": role,
+            "sender_id": sender.id,
+            "name": _name_of(s, sender.id, role),
+            "body": body,
+            "client_id": client_id,
+            "at": now.isoformat(),
+            "audience": "all",
+            "hidden": bool(moderation),
+        }
+        if moderation:
+            view["warning"] = SENDER_MESSAGES[Category(moderation[0])]
+        return view, True
+
+    return write
 
 
 def _stored_or_refused(
@@ -530,13 +543,17 @@ _MARK_SEEN = {
 def mark_seen(ctx: ServiceContext, conversation_id: str, user: User, seq: int, kind: str) -> int | None:
     """Record that the user's client has received ("delivered") or shown ("read") events up to seq.
     Returns the stored number (capped at the last event), or None if nothing moved forward."""
+    return ctx.transact(receipt_writer(conversation_id, user, seq, kind))
+
+
+def receipt_writer(conversation_id: str, user: User, seq: int, kind: str) -> WriteOp[int | None]:
     if kind not in ("delivered", "read") or seq < 0:
         raise InvalidInput("Receipts are 'delivered' or 'read' with a sequence number.", field="kind")
     # Capped at the last event in SQL; capped here too so that any number fits a 64-bit column.
     params = {"conversation_id": conversation_id, "user_id": user.id, "seq": min(seq, 2**62)}
     roles = ("listener", "member") if user.role == "listener" else ("member", "listener")
-    with ctx.uow() as uow:
-        s = uow.session
+
+    def write(s: Session) -> int | None:
         for role in roles:
             stored = s.execute(_MARK_SEEN[role, kind], params).scalar()
             if stored is not None:
@@ -545,6 +562,8 @@ def mark_seen(ctx: ServiceContext, conversation_id: str, user: User, seq: int, k
         _role_in(conversation_or_404(s, conversation_id), user)
         return None
 
+    return write
+
 
 # --- async wrappers: store first (in a worker thread), then tell the hub -----------------------------------
 
@@ -552,7 +571,7 @@ def mark_seen(ctx: ServiceContext, conversation_id: str, user: User, seq: int, k
 async def send_message(
     ctx: ServiceContext, conversation_id: str, sender: User, client_id: str, body: str
 ) -> dict[str, Any]:
-    event, created = await asyncio.to_thread(store_message, ctx, conversation_id, sender, client_id, body)
+    event, created = await ctx.write(message_writer(ctx, conversation_id, sender, client_id, body))
     if created and ctx.hub is not None:
         await ctx.hub.publish(conversation_channel(conversation_id), event)
     if created and event["from"] == "member" and ctx.on_member_message is not None:
@@ -569,7 +588,7 @@ async def end_conversation(ctx: ServiceContext, conversation_id: str, user: User
 
 
 async def receipt(ctx: ServiceContext, conversation_id: str, user: User, seq: int, kind: str, role: str) -> None:
-    stored = await asyncio.to_thread(mark_seen, ctx, conversation_id, user, seq, kind)
+    stored = await ctx.write(receipt_writer(conversation_id, user, seq, kind))
     if stored is not None and ctx.hub is not None:
         await ctx.hub.publish(
             conversation_channel(conversation_id), {"type": "receipt", "kind": kind, "seq": stored, "by": role}

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from sameboat.adapters.storage.models import ListenerPresence, ListenerProfile, User
 from sameboat.domain.accounts import ListenerStatus, Role
 from sameboat.services.conversations import active_conversations
 from sameboat.services.errors import Forbidden, InvalidInput
-from sameboat.services.unit_of_work import ServiceContext
+from sameboat.services.unit_of_work import ServiceContext, WriteOp
 
 HEARTBEAT_STALE_AFTER = timedelta(seconds=30)
 STATES = ("online", "away", "offline")
@@ -56,11 +58,16 @@ def set_state(ctx: ServiceContext, listener: User, state: str) -> PresenceView:
 
 
 def heartbeat(ctx: ServiceContext, listener_id: str) -> None:
-    now = ctx.now()
-    with ctx.uow() as uow:
-        row = uow.session.get(ListenerPresence, listener_id)
+    ctx.transact(heartbeat_writer(listener_id, ctx.now()))
+
+
+def heartbeat_writer(listener_id: str, now: datetime) -> WriteOp[None]:
+    def write(s: Session) -> None:
+        row = s.get(ListenerPresence, listener_id)
         if row is not None and row.state != "offline":
             row.last_heartbeat_at = now
+
+    return write
 
 
 def _view(session, row: ListenerPresence | None, profile: ListenerProfile, now: datetime) -> PresenceView:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections import OrderedDict, deque
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -482,12 +482,13 @@ def _resources_text(ctx: ServiceContext, session: Session, member_id: str) -> st
 
 
 _risk_process: ProcessPoolExecutor | None = None
+_risk_process_warm: Future[Any] | None = None  # done once the worker has loaded its model
 _risk_process_lock = threading.Lock()
 
 
 def risk_process() -> ProcessPoolExecutor:
     """The process-wide risk worker process, started (and its model loaded) on first use."""
-    global _risk_process
+    global _risk_process, _risk_process_warm
     with _risk_process_lock:
         if _risk_process is None:
             _risk_process = ProcessPoolExecutor(
@@ -496,8 +497,14 @@ def risk_process() -> ProcessPoolExecutor:
                 initializer=risk_worker.start_worker,
                 initargs=(os.getpid(),),
             )
-            _risk_process.submit(risk_worker.warm_up)
+            _risk_process_warm = _risk_process.submit(risk_worker.warm_up)
         return _risk_process
+
+
+def risk_process_ready() -> bool:
+    """Whether the worker process has loaded its model (until then, rounds sent to it would wait)."""
+    warm = _risk_process_warm
+    return warm is not None and warm.done()
 
 
 def _restart_risk_process(broken: Executor) -> None:
@@ -520,6 +527,8 @@ class RiskQueueStats:
     failed: int = 0
     #: Messages assessed by the phrase layer alone because the queue was more than ``max_lag`` behind.
     phrases_only: int = 0
+    #: Of those, how many the model looked at again once the queue was empty.
+    second_looks: int = 0
     lags: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
 
     def lag_percentile(self, q: float) -> float | None:
@@ -538,11 +547,15 @@ class RiskQueue:
     does not compete for this process's GIL), each message in order with its conversation's context, then
     stores every level with one statement and acts on any that rose. The busier it gets, the bigger the
     rounds and the cheaper each message (the model embeds a round's sentences together), so the lag stays
-    bounded as long as the machine can do the work at all. When it cannot (the oldest message in a round has
-    waited more than ``max_lag`` seconds), the round is assessed by the phrase layer alone, which takes well
-    under a millisecond a message: explicit risk still raises its alert within seconds, and what only the
-    model would have caught is missed for those messages (counted in ``stats.phrases_only``, logged, and
-    printed by the benchmark) rather than every alert arriving minutes late.
+    bounded as long as the machine can do the work at all. When it falls behind (the oldest waiting message
+    has waited more than ``max_lag`` seconds, or more are waiting than one model round takes), the waiting
+    messages are assessed by the **phrase layer first**, about a millisecond a message, so explicit risk
+    raises its alert within a second or two at any load; rounds through the model are kept small
+    (``max_model_round``) so that none holds the queue up for long. What the phrase layer alone assessed
+    then gets a **second look** through the model, a small slice after each phrase round and the rest when
+    the queue is empty (newest first, up to ``second_look`` conversation parts kept): a burst costs
+    lateness, not coverage. Only under sustained overload does the model miss some messages (counted in
+    ``stats.phrases_only`` against ``stats.second_looks``, logged, and printed by the benchmark).
     """
 
     def __init__(
@@ -551,7 +564,9 @@ class RiskQueue:
         *,
         worker: str = "process",
         max_round: int = 256,
-        max_lag: float = 10.0,
+        max_model_round: int = 32,
+        max_lag: float = 0.5,
+        second_look: int = 2000,
         actions: dict[str, tuple[str, ...]] | None = None,
         cache: ContextCache | None = None,
     ) -> None:
@@ -560,12 +575,17 @@ class RiskQueue:
         self.ctx = ctx
         self.worker = worker
         self.max_round = max_round
+        self.max_model_round = max_model_round
         self.max_lag = max_lag
         self.actions = actions or DEFAULT_ACTIONS
         self.cache = cache or ContextCache()
         self.stats = RiskQueueStats()
         self._pending: dict[str, list[tuple[dict[str, Any], float]]] = {}
         self._waiting = 0
+        # Parts assessed by the phrase layer alone, with the context they were assessed in, newest last.
+        self._second_look: deque[tuple[str, list[tuple[dict[str, Any], float]], RecentContext | None]] = deque(
+            maxlen=second_look
+        )
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self.routed: list[Routing] = []  # the last round's, for tests
@@ -606,9 +626,14 @@ class RiskQueue:
         if self._task is not None and not self._task.done():
             await self._idle.wait()
 
-    def _take(self) -> list[tuple[str, list[tuple[dict[str, Any], float]]]]:
+    def _oldest_wait(self) -> float:
+        """Seconds the oldest waiting message has waited (the first conversation queued holds it)."""
+        first = next(iter(self._pending.values()))
+        return time.monotonic() - first[0][1]
+
+    def _take(self, limit: int) -> list[tuple[str, list[tuple[dict[str, Any], float]]]]:
         taken: list[tuple[str, list[tuple[dict[str, Any], float]]]] = []
-        room = self.max_round
+        room = limit
         for conversation_id in list(self._pending):
             if room <= 0:
                 break
@@ -621,48 +646,89 @@ class RiskQueue:
             part.sort(key=lambda item: item[0]["seq"])
             taken.append((conversation_id, part))
             room -= len(part)
-        self._waiting -= self.max_round - room
+        self._waiting -= limit - room
         return taken
 
     async def _drain(self) -> None:
         try:
-            while self._pending:
-                batch = self._take()
-                try:
-                    await self._round(batch)
-                except Exception:  # noqa: BLE001 - assessment must never break the chat; log and move on
-                    self.stats.failed += sum(len(part) for _, part in batch)
-                    log.exception("risk assessment failed for a round of %d conversations", len(batch))
+            while self._pending or self._second_look:
+                behind = False
+                ready = self._model_ready()
+                if self._pending:
+                    behind = not ready or self._oldest_wait() > self.max_lag or self._waiting > self.max_model_round
+                    await self._guarded(self._take(self.max_round if behind else self.max_model_round), behind)
+                if self._second_look and not ready and not self._pending:
+                    await asyncio.sleep(0.05)  # the worker is still loading its model
+                elif self._second_look and (behind or not self._pending):
+                    # A small slice through the model between phrase rounds (newest first): the model keeps
+                    # up where it can while explicit risk waits at most one slice.
+                    looks = []
+                    while self._second_look and sum(len(part) for _, part, _ in looks) < self.max_model_round:
+                        looks.append(self._second_look.pop())
+                    batch = [(cid, part) for cid, part, _ in looks]
+                    await self._guarded(batch, False, [context for _, _, context in looks])
         finally:
             self._idle.set()
 
-    async def _round(self, batch: list[tuple[str, list[tuple[dict[str, Any], float]]]]) -> None:
+    def _model_ready(self) -> bool:
+        if self.worker != "process":
+            return True
+        risk_process()  # started if it was not (start() is called with the app)
+        return risk_process_ready()
+
+    async def _guarded(
+        self,
+        batch: list[tuple[str, list[tuple[dict[str, Any], float]]]],
+        phrases_only: bool,
+        contexts: list[RecentContext | None] | None = None,
+    ) -> None:
+        try:
+            await self._round(batch, phrases_only=phrases_only, contexts=contexts)
+        except Exception:  # noqa: BLE001 - assessment must never break the chat; log and move on
+            self.stats.failed += sum(len(part) for _, part in batch)
+            log.exception("risk assessment failed for a round of %d conversations", len(batch))
+
+    async def _round(
+        self,
+        batch: list[tuple[str, list[tuple[dict[str, Any], float]]]],
+        *,
+        phrases_only: bool = False,
+        contexts: list[RecentContext | None] | None = None,
+    ) -> None:
+        """Assess and record one round. ``contexts`` given: a second look at parts the phrase layer alone
+        assessed, each in the context it had then (the conversation's cached context has moved on)."""
         loop = asyncio.get_running_loop()
-        missing = {cid: part[0][0]["seq"] for cid, part in batch if self.cache.get(cid) is None}
+        second_look = contexts is not None
+        if contexts is None:
+            contexts = [self.cache.get(cid) for cid, _ in batch]
+        missing = {cid: part[0][0]["seq"] for (cid, part), c in zip(batch, contexts, strict=True) if c is None}
         before = await loop.run_in_executor(RISK_EXECUTOR, self._load_context_texts, missing) if missing else {}
         items: list[risk_worker.Item] = [
-            (before.get(cid), self.cache.get(cid), tuple(event["body"] or "" for event, _ in part))
-            for cid, part in batch
+            (before.get(cid), context, tuple(event["body"] or "" for event, _ in part))
+            for (cid, part), context in zip(batch, contexts, strict=True)
         ]
-        behind = time.monotonic() - min(queued for _, part in batch for _, queued in part) > self.max_lag
-        if behind:
-            count = sum(len(part) for _, part in batch)
+        count = sum(len(part) for _, part in batch)
+        if phrases_only:
             self.stats.phrases_only += count
             log.warning("risk queue %d behind: assessing %d messages with the phrase layer alone", self._waiting, count)
-        results = await self._assess(items, behind)
-        for (cid, _), (_, context) in zip(batch, results, strict=True):
-            self.cache.put(cid, context)
+            self._second_look.extend((cid, part, context) for (cid, part), context in zip(batch, contexts, strict=True))
+        results = await self._assess(items, phrases_only)
+        if second_look:
+            self.stats.second_looks += count
+        else:
+            for (cid, _), (_, context) in zip(batch, results, strict=True):
+                self.cache.put(cid, context)
         assessed = [
             (cid, [event for event, _ in part], assessments)
             for (cid, part), (assessments, _) in zip(batch, results, strict=True)
         ]
         routed = await loop.run_in_executor(RISK_EXECUTOR, record_assessments, self.ctx, assessed, self.actions)
-        done = time.monotonic()
-        count = sum(len(part) for _, part in batch)
-        self.stats.assessed += count
         self.stats.rounds += 1
-        self.stats.largest_round = max(self.stats.largest_round, count)
-        self.stats.lags.extend(done - queued for _, part in batch for _, queued in part)
+        if not second_look:
+            done = time.monotonic()
+            self.stats.assessed += count
+            self.stats.largest_round = max(self.stats.largest_round, count)
+            self.stats.lags.extend(done - queued for _, part in batch for _, queued in part)
         self.routed = list(routed.values())
         if self.ctx.hub is None:
             return
@@ -682,7 +748,8 @@ class RiskQueue:
         self, items: list[risk_worker.Item], phrases_only: bool
     ) -> list[tuple[list[RiskAssessment], RecentContext]]:
         loop = asyncio.get_running_loop()
-        if self.worker == "process":
+        # The phrase layer alone runs here while the worker process is still loading its model (at start).
+        if self.worker == "process" and not (phrases_only and not risk_process_ready()):
             executor = risk_process()
             try:
                 return await loop.run_in_executor(executor, risk_worker.assess_batch, items, phrases_only)
@@ -693,7 +760,7 @@ class RiskQueue:
 
 
 #: A member message still unassessed after this long has fallen out of every queue (its process stopped, or
-#: its round failed): the sweeper assesses it. Live queues keep up within ``max_lag`` (10 s) or fall back.
+#: its round failed): the sweeper assesses it. Live queues keep up within ``max_lag`` or fall back.
 ORPHAN_AFTER = timedelta(seconds=60)
 ORPHAN_WINDOW = timedelta(hours=24)
 ORPHAN_SWEEP_SECONDS = 30.0

@@ -26,6 +26,7 @@ from sameboat.services.matching import prepare_matching
 from sameboat.services.safety import run_orphan_sweeper
 from sameboat.settings import Settings, get_settings
 from sameboat.web import security
+from sameboat.web.collector import run_collector_policy
 from sameboat.web.rendering import render
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -130,14 +131,22 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             if settings.dispatch_interval_seconds > 0
             else None
         )
+        # Long-lived objects out of the garbage collector's way (long full collections stalled the chat).
+        collector = (
+            asyncio.create_task(run_collector_policy(stop_dispatch, freeze_every=settings.gc_freeze_seconds))
+            if settings.gc_freeze_seconds > 0
+            else None
+        )
         try:
             yield
         finally:
             stop_dispatch.set()
-            background = [task for task in (dispatcher, scheduler, sweeper) if task is not None]
+            background = [task for task in (dispatcher, scheduler, sweeper, collector) if task is not None]
             await asyncio.gather(reembedding, *background, return_exceptions=True)
             if hub is not None:
                 await hub.close()
+            if runtime.services.writer is not None:
+                await asyncio.to_thread(runtime.services.writer.close)
 
     app = FastAPI(
         lifespan=lifespan,

@@ -206,7 +206,7 @@ async def conversation_socket(ws: WebSocket, conversation_id: str) -> None:
         # conversation socket keeps their presence fresh, so the member isn't told "your listener dropped".
         while True:
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(presence.heartbeat, ctx, user.id)
+                await ctx.write(presence.heartbeat_writer(user.id, ctx.now()))
             await asyncio.sleep(PRESENCE_EVERY_SECONDS)
 
     tasks: list[asyncio.Task[None]] = []
@@ -261,7 +261,7 @@ async def personal_socket(ws: WebSocket) -> None:
             raw = await ws.receive_text()
             # Any frame counts as a heartbeat: the console is open and connected.
             if is_listener and len(raw) < 200:
-                await asyncio.to_thread(presence.heartbeat, ctx, user.id)
+                await ctx.write(presence.heartbeat_writer(user.id, ctx.now()))
             elif is_staff and len(raw) < 200:
                 await asyncio.to_thread(safety.supervisor_seen, ctx, user)
             await sender.send({"type": "pong"})
@@ -269,7 +269,7 @@ async def personal_socket(ws: WebSocket) -> None:
     tasks = [*(asyncio.create_task(push(sub)) for sub in subscriptions), asyncio.create_task(read())]
     try:
         if is_listener:
-            await asyncio.to_thread(presence.heartbeat, ctx, user.id)
+            await ctx.write(presence.heartbeat_writer(user.id, ctx.now()))
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:

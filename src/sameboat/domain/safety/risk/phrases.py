@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from sameboat.domain.safety.risk.model import RiskLevel, Signal, SignalHit, Source, Stance
+from sameboat.domain.safety.risk.prefilter import PatternPrefilter
 from sameboat.domain.safety.risk.rules import METHOD_MENTION
 from sameboat.domain.safety.risk.text import Span, has_laughter, quoted_spans
 
@@ -83,6 +84,12 @@ class Phrasebook:
     idioms: tuple[re.Pattern[str], ...]
     markers: Mapping[str, re.Pattern[str]]
     method_terms: tuple[tuple[str, re.Pattern[str]], ...]
+    #: All groups' patterns in one RE2 set: which could match a sentence, in one pass (prefilter.py).
+    prefilter: PatternPrefilter | None = None
+    #: Where each group's patterns start in that set.
+    offsets: tuple[int, ...] = ()
+    #: The same for the idioms.
+    idiom_filter: PatternPrefilter | None = None
 
     @classmethod
     def from_yaml(cls, text: str) -> Phrasebook:
@@ -118,7 +125,11 @@ class Phrasebook:
         method_terms = tuple(
             (name, _compile(p, macros, f"method_terms.{name}")) for name, p in (data.get("method_terms") or {}).items()
         )
+        offsets = tuple(sum(len(g.patterns) for g in groups[:i]) for i in range(len(groups)))
         return cls(
+            prefilter=PatternPrefilter([p for g in groups for p in g.patterns]),
+            offsets=offsets,
+            idiom_filter=PatternPrefilter(idioms),
             version=str(data.get("version", "0")),
             digest=hashlib.sha256(text.encode("utf-8")).hexdigest()[:10],
             groups=tuple(groups),
@@ -240,13 +251,19 @@ class SentenceFacts:
 def sentence_facts(book: Phrasebook, sentence: str) -> SentenceFacts:
     idioms: list[str] = []
     text = sentence
-    for idiom in book.idioms:
 
-        def blank(m: re.Match[str]) -> str:
-            idioms.append(m.group(0))
-            return ","
+    def blank(m: re.Match[str]) -> str:
+        idioms.append(m.group(0))
+        return ","
 
-        text = idiom.sub(blank, text)
+    candidates = book.idiom_filter.candidates(text) if book.idiom_filter is not None else None
+    for index, idiom in enumerate(book.idioms):
+        if candidates is not None and index not in candidates:
+            continue  # cannot match (prefilter.py); after a change, ask again
+        blanked = idiom.sub(blank, text)
+        if blanked != text and book.idiom_filter is not None:
+            candidates = book.idiom_filter.candidates(blanked)
+        text = blanked
     text = re.sub(r"\s*,(?:\s*,)+", ",", text).strip(" ,")
     frame = book.marker("reporting_frame", text)
     return SentenceFacts(
@@ -389,11 +406,14 @@ def phrase_hits(book: Phrasebook, facts: SentenceFacts, *, recovery: bool) -> li
     spans: list[tuple[int, int]] = []
     taken: list[tuple[int, int, Signal]] = []
     spectrum_found = False
+    candidates = book.prefilter.candidates(text) if book.prefilter is not None else None
     # Fallback groups (a bare topic word) go last, so they only count where nothing better matched.
-    for group in sorted(book.groups, key=lambda g: g.fallback):
+    for index, group in sorted(enumerate(book.groups), key=lambda item: item[1].fallback):
         if group.fallback and spectrum_found:
             continue
-        for pattern in group.patterns:
+        for number, pattern in enumerate(group.patterns, start=book.offsets[index] if book.offsets else 0):
+            if candidates is not None and number not in candidates:
+                continue  # cannot match this sentence
             for match in pattern.finditer(text):
                 start, end = match.span()
                 if any(s <= start and end <= e and sig == group.signal for s, e, sig in taken):

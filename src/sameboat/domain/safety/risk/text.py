@@ -11,6 +11,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from sameboat.domain.safety.risk.prefilter import PatternPrefilter
+
 _QUOTE_CHARS = str.maketrans(
     {
         "\u2018": "'",
@@ -143,6 +145,7 @@ _REWRITES: tuple[tuple[str, str], ...] = (
     (r"self-harm(ing|ed)?", r"self harm\1"),
 )
 _COMPILED_REWRITES = tuple((re.compile(rf"(?<!\w)(?:{pattern})(?!\w)"), repl) for pattern, repl in _REWRITES)
+_REWRITE_FILTER = PatternPrefilter([pattern for pattern, _ in _COMPILED_REWRITES])
 
 _LAUGHTER_WORDS = re.compile(r"\b(lol+|lmf?ao+|rofl|haha+\w*|hehe+|xd)\b")
 
@@ -153,8 +156,14 @@ def normalise(text: str) -> str:
     text = _LAUGHTER_EMOJI.sub(" lol ", text)
     text = _OTHER_EMOJI.sub(" ", text)
     text = text.lower()
-    for pattern, replacement in _COMPILED_REWRITES:
-        text = pattern.sub(replacement, text)
+    # Only the rewrites that could apply run (in order); after each change, ask again what could apply now.
+    candidates = _REWRITE_FILTER.candidates(text)
+    for index, (pattern, replacement) in enumerate(_COMPILED_REWRITES):
+        if index in candidates:
+            rewritten = pattern.sub(replacement, text)
+            if rewritten != text:
+                text = rewritten
+                candidates = _REWRITE_FILTER.candidates(text)
     text = re.sub(r"[ \t\r\f\v]+", " ", text)
     text = re.sub(r" *\n[\n ]*", "\n", text)
     return text.strip()
