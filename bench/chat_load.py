@@ -1016,14 +1016,15 @@ def run_sameboat(args: argparse.Namespace, workdir: Path) -> tuple[Run, str]:
         for process in processes:
             stop(process)
         run.checks = verify(url, [p.conversation_id for p in pairs], run.load.pop("acked_ids"))
-        # The server logs each round its risk queue, too far behind, assessed with the phrase layer alone.
+        # Each server logs what its risk queue did when it stops (services/safety.RiskQueue.summary).
+        logs = [(workdir / f"node{node + 1}.log").read_text() for node in range(args.nodes)]
+        summaries = [
+            m for text in logs for m in re.finditer(r"by the phrase layer first, (\d+) of them read again", text)
+        ]
         run.checks["phrases_only"] = sum(
-            int(m.group(1))
-            for node in range(args.nodes)
-            for m in re.finditer(
-                r"assessing (\d+) messages with the phrase layer alone", (workdir / f"node{node + 1}.log").read_text()
-            )
+            int(m.group(1)) for text in logs for m in re.finditer(r"(\d+) by the phrase layer first", text)
         )
+        run.checks["second_looks"] = sum(int(m.group(1)) for m in summaries)
         return run, f"{label}, {nodes}"
     finally:
         for process in processes:
@@ -1159,10 +1160,11 @@ def report(args: argparse.Namespace, ours: Run, base: Run | None, label: str) ->
         (f"{a['risk_lag_ms'][50]:.0f} / {a['risk_lag_ms'][99]:.0f} / {a['risk_lag_max_ms']:.0f}", ""),
     )
     row("DB: alerts raised", (checks.get("alerts"), ""), f">= {a['probes_sent']}")
+    row("member messages assessed by the phrase layer first (queue behind)", (checks.get("phrases_only"), ""))
     row(
-        "member messages assessed by the phrase layer alone (queue > 10 s behind)",
-        (checks.get("phrases_only"), ""),
-        "0",
+        "  of them read by the model later (second look) / never",
+        (f"{checks.get('second_looks')} / {(checks.get('phrases_only') or 0) - (checks.get('second_looks') or 0)}", ""),
+        "never: 0",
     )
     row(
         "DB: member messages not risk-assessed when the server stopped",

@@ -670,6 +670,14 @@ class RiskQueue:
         finally:
             self._idle.set()
 
+    def summary(self) -> str:
+        """One line for the log when the app stops (the load benchmark reads it)."""
+        s = self.stats
+        return (
+            f"risk queue: {s.assessed} member messages assessed, {s.phrases_only} by the phrase layer first, "
+            f"{s.second_looks} of them read again by the model, {s.failed} failed, {self._waiting} still waiting"
+        )
+
     def _model_ready(self) -> bool:
         if self.worker != "process":
             return True

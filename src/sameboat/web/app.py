@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,6 +36,8 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
+
+log = logging.getLogger(__name__)
 
 
 class CsrfCookieAndSecurityHeaders:
@@ -141,6 +144,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             yield
         finally:
             stop_dispatch.set()
+            queue_stats = runtime.risk_queue.stats
+            # A warning when it fell behind: then the model did not read every message as it came.
+            (log.warning if queue_stats.phrases_only or queue_stats.failed else log.info)(
+                "%s", runtime.risk_queue.summary()
+            )
             background = [task for task in (dispatcher, scheduler, sweeper, collector) if task is not None]
             await asyncio.gather(reembedding, *background, return_exceptions=True)
             if hub is not None:
