@@ -1,12 +1,12 @@
 """Keep Python's cyclic garbage collector from stopping the server for long.
 
 A full collection walks every object the process holds. With a thousand conversations open that is several
-hundred thousand objects (sockets, tasks, the models), and under load a full collection stopped every thread for
-0.3-0.7 s, every 20-30 s: most of the chat's p99 (docs/realtime.md). Objects that have survived a while are
-almost all long-lived, so they are moved out of the collector's way (``gc.freeze``): every minute the
-collector runs over what is new and freezes what survives, so its automatic passes stay short. Reference
-counting still frees frozen objects; only cycles among them wait, and once an hour everything is unfrozen and
-collected in one full pass.
+hundred thousand objects (sockets, tasks, the models), and under load a full collection stopped every thread
+for 0.3-0.7 s, every 20-30 s: most of the chat's p99 (docs/realtime.md). Every few seconds, what exists is
+moved out of the collector's way (``gc.freeze``, which costs next to nothing), so its automatic passes only
+walk what is a few seconds old. Reference counting still frees frozen objects; only garbage cycles among
+them (a closed socket leaves some) wait for the full pass that unfreezes and collects everything, every
+15 minutes: the one pause left.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def collect_everything() -> float:
     return time.perf_counter() - started
 
 
-async def run_collector_policy(stop: asyncio.Event, freeze_every: float = 5.0, full_every: float = 3600.0) -> None:
+async def run_collector_policy(stop: asyncio.Event, freeze_every: float = 5.0, full_every: float = 900.0) -> None:
     """Until stop is set: freeze what exists every freeze_every seconds, one full collection every full_every."""
     next_full = time.monotonic() + full_every
     try:
