@@ -100,9 +100,9 @@ def phrase_assessor() -> RiskAssessor:
     return RiskAssessor(embedder=None)
 
 
-#: The worker process runs at this niceness: when the machine is short of CPU the chat path (niceness 0) gets
-#: about three times its share, and a risk queue that falls behind switches to the phrase layer.
-WORKER_NICENESS = 5
+#: The worker process runs at the lowest priority: the model reads messages with the CPU nobody else needs,
+#: and when the machine is saturated the chat (and the phrase layer, which runs in the server) come first.
+WORKER_NICENESS = 19
 
 
 def start_worker(server_pid: int | None = None) -> None:

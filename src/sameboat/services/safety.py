@@ -52,7 +52,7 @@ from sameboat.services.conversations import (
     user_channel,
 )
 from sameboat.services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from sameboat.services.unit_of_work import ServiceContext
+from sameboat.services.unit_of_work import ServiceContext, WriteOp
 
 log = logging.getLogger(__name__)
 SUPERVISORS_CHANNEL = "supervisors"
@@ -427,10 +427,20 @@ def record_assessments(
 ) -> dict[str, Routing]:
     """Store a round's levels and act on them, in one transaction: (conversation, its events, their
     assessments in the same order) in, what each conversation's messages set off out."""
+    return ctx.transact(assessments_writer(ctx, assessed, actions))
+
+
+def assessments_writer(
+    ctx: ServiceContext,
+    assessed: list[tuple[str, list[dict[str, Any]], list[RiskAssessment]]],
+    actions: dict[str, tuple[str, ...]] | None = None,
+) -> WriteOp[dict[str, Routing]]:
+    """The work of :func:`record_assessments`, for the chat path's writer (on SQLite one thread does every
+    chat-path write: a second writer thread would make both wait in SQLite's busy handler)."""
     actions = actions or DEFAULT_ACTIONS
-    out: dict[str, Routing] = {}
-    with ctx.uow() as uow:
-        s = uow.session
+
+    def write(s: Session) -> dict[str, Routing]:
+        out: dict[str, Routing] = {}
         rows = [
             {"b_conversation": cid, "b_seq": event["seq"], "b_level": assessment.level.name.lower()}
             for cid, events, assessments in assessed
@@ -453,7 +463,9 @@ def record_assessments(
                 routed += events
                 alert_ids += [alert_id] if alert_id else []
             out[cid] = Routing(top.name.lower(), tuple(routed), alert_ids[-1] if alert_ids else None)
-    return out
+        return out
+
+    return write
 
 
 def assess_intake(ctx: ServiceContext, text: str) -> RiskAssessment | None:
@@ -525,9 +537,9 @@ class RiskQueueStats:
     largest_round: int = 0
     largest_backlog: int = 0
     failed: int = 0
-    #: Messages assessed by the phrase layer alone because the queue was more than ``max_lag`` behind.
+    #: Messages assessed by the phrase layer first because the queue was behind.
     phrases_only: int = 0
-    #: Of those, how many the model looked at again once the queue was empty.
+    #: Of those, how many the model read again afterwards (the rest kept the phrase layer's level).
     second_looks: int = 0
     lags: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
 
@@ -549,7 +561,7 @@ class RiskQueue:
     rounds and the cheaper each message (the model embeds a round's sentences together), so the lag stays
     bounded as long as the machine can do the work at all. When it falls behind (the oldest waiting message
     has waited more than ``max_lag`` seconds, or more are waiting than one model round takes), the waiting
-    messages are assessed by the **phrase layer first**, about a millisecond a message, so explicit risk
+    messages are assessed by the **phrase layer first**, a fraction of a millisecond a message, so explicit risk
     raises its alert within a second or two at any load; rounds through the model are kept small
     (``max_model_round``) so that none holds the queue up for long. What the phrase layer alone assessed
     then gets a **second look** through the model, a small slice after each phrase round and the rest when
@@ -730,7 +742,7 @@ class RiskQueue:
             (cid, [event for event, _ in part], assessments)
             for (cid, part), (assessments, _) in zip(batch, results, strict=True)
         ]
-        routed = await loop.run_in_executor(RISK_EXECUTOR, record_assessments, self.ctx, assessed, self.actions)
+        routed = await self.ctx.write(assessments_writer(self.ctx, assessed, self.actions))
         self.stats.rounds += 1
         if not second_look:
             done = time.monotonic()
@@ -756,8 +768,9 @@ class RiskQueue:
         self, items: list[risk_worker.Item], phrases_only: bool
     ) -> list[tuple[list[RiskAssessment], RecentContext]]:
         loop = asyncio.get_running_loop()
-        # The phrase layer alone runs here while the worker process is still loading its model (at start).
-        if self.worker == "process" and not (phrases_only and not risk_process_ready()):
+        # The phrase layer alone runs in this process (a fraction of a millisecond a message): explicit risk is
+        # never kept waiting by a worker that the machine's load has starved of CPU, or that is still starting.
+        if self.worker == "process" and not phrases_only:
             executor = risk_process()
             try:
                 return await loop.run_in_executor(executor, risk_worker.assess_batch, items, phrases_only)
