@@ -7,6 +7,7 @@ thread and publish to the hub only after the commit. Clients resume from the las
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -340,9 +341,9 @@ def message_writer(
 ) -> WriteOp[tuple[dict[str, Any], bool]]:
     """Check the message now (bad input never queues), and return the work that stores it in a transaction.
 
-    One UPDATE ... RETURNING takes the next sequence number, one INSERT stores the message, inside a savepoint.
-    A resent client_id breaks the unique constraint: the savepoint rolls back (its number included) and the
-    stored original is returned instead.
+    One UPDATE ... RETURNING takes the next sequence number, one INSERT stores the message. A resent client_id
+    breaks the unique constraint: what it did rolls back (its number included) and the stored original is
+    returned instead.
     """
     body = check_message(body, client_id)
     # Contact details, off-platform moves and the like are kept for review but never delivered.
@@ -352,8 +353,12 @@ def message_writer(
     keys = {"conversation_id": conversation_id, "sender_id": sender.id, "client_id": client_id}
 
     def write(s: Session) -> tuple[dict[str, Any], bool]:
+        # Inside the SQLite writer's batch a resend may only undo itself: a savepoint of its own. In a
+        # transaction of its own (PostgreSQL) a savepoint would cost two round trips a message; a resend
+        # rolls the whole (then useless) transaction back instead.
+        batched = s.in_nested_transaction()
         try:
-            with s.begin_nested():
+            with s.begin_nested() if batched else contextlib.nullcontext():
                 taken = s.execute(_TAKE_MESSAGE_SEQ, keys).first()
                 if taken is None:
                     raise _NotTaken
@@ -378,6 +383,8 @@ def message_writer(
             return _stored_or_refused(ctx, s, conversation_id, sender, keys), False
         except IntegrityError:
             # Stored already (a resend, or the same client_id on two sockets at once): return the original.
+            if not batched:
+                s.rollback()
             existing = s.scalar(_EXISTING_MESSAGE, keys)
             if existing is None:
                 raise Conflict("This message was sent twice at the same moment; please refresh.") from None
