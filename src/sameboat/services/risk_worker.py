@@ -100,9 +100,10 @@ def phrase_assessor() -> RiskAssessor:
     return RiskAssessor(embedder=None)
 
 
-#: The worker process runs at the lowest priority: the model reads messages with the CPU nobody else needs,
-#: and when the machine is saturated the chat (and the phrase layer, which runs in the server) come first.
-WORKER_NICENESS = 19
+#: The worker process runs at this niceness: when the machine is short of CPU the chat path (niceness 0) gets
+#: about three times its share, and a risk queue that falls behind reads messages with the phrase layer first.
+#: (19, with the phrase rounds moved into the server, cost the chat more: docs/realtime.md.)
+WORKER_NICENESS = 5
 
 
 def start_worker(server_pid: int | None = None) -> None:

@@ -768,9 +768,10 @@ class RiskQueue:
         self, items: list[risk_worker.Item], phrases_only: bool
     ) -> list[tuple[list[RiskAssessment], RecentContext]]:
         loop = asyncio.get_running_loop()
-        # The phrase layer alone runs in this process (a fraction of a millisecond a message): explicit risk is
-        # never kept waiting by a worker that the machine's load has starved of CPU, or that is still starting.
-        if self.worker == "process" and not phrases_only:
+        # While the worker process is still loading its model (at start), the phrase layer runs here instead.
+        # Not always: even at a fraction of a millisecond a message, assessing here takes the event loop's GIL
+        # (chat p50 2-3 ms became 6-16 ms under the benchmark's load when every phrase round ran here).
+        if self.worker == "process" and not (phrases_only and not risk_process_ready()):
             executor = risk_process()
             try:
                 return await loop.run_in_executor(executor, risk_worker.assess_batch, items, phrases_only)
