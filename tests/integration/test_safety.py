@@ -50,6 +50,23 @@ def test_high_risk_message_routes_resources_protocol_and_alert(client, chat, ser
         assert uow.session.get(Conversation, conversation_id).risk_level == alert.level
 
 
+def submit_together(queue: safety.RiskQueue, conversation_id: str, events: list[dict]) -> None:  # type: ignore[type-arg]
+    """Hand stored messages to the queue with no await in between (they wait for the same round), then wait
+    until all of them are assessed, second looks included."""
+
+    async def burst() -> None:
+        for event in events:
+            queue.submit(conversation_id, event)
+        await queue.idle()
+
+    run_async(burst)
+
+
+def alert_of(services, conversation_id: str) -> Alert | None:  # type: ignore[no-untyped-def]
+    with services.uow() as uow:
+        return uow.session.scalar(select(Alert).where(Alert.conversation_id == conversation_id))
+
+
 def test_a_high_risk_message_inside_a_burst_still_raises_its_alert(runtime, chat, services) -> None:  # type: ignore[no-untyped-def]
     """Messages that wait together are assessed in one round; each still on its own, in order, with context."""
     conversation_id, member, _, _, _ = chat
@@ -57,12 +74,7 @@ def test_a_high_risk_message_inside_a_burst_still_raises_its_alert(runtime, chat
     events = [store_message(services, conversation_id, member, f"b{i}", body)[0] for i, body in enumerate(bodies)]
     queue = runtime.risk_queue
 
-    async def burst() -> None:
-        for event in events:  # no await in between: all five wait for the same round
-            queue.submit(conversation_id, event)
-        await queue.idle()
-
-    run_async(burst)
+    submit_together(queue, conversation_id, events)
     assert (queue.stats.rounds, queue.stats.largest_round, queue.stats.assessed) == (1, 5, 5)
     assert queue.backlog == 0 and len(queue.stats.lags) == 5
     with services.uow() as uow:
@@ -94,17 +106,11 @@ def test_a_queue_too_far_behind_still_catches_explicit_risk_with_the_phrase_laye
     bodies = ["hey", "I want to kill myself tonight"]  # explicit: the phrase layer knows it without the model
     events = [store_message(services, conversation_id, member, f"p{i}", b)[0] for i, b in enumerate(bodies)]
 
-    async def burst() -> None:
-        for event in events:
-            queue.submit(conversation_id, event)
-        await queue.idle()
-
-    run_async(burst)
+    submit_together(queue, conversation_id, events)
     assert queue.stats.phrases_only == 2 and queue.stats.assessed == 2
-    with services.uow() as uow:
-        alert = uow.session.scalar(select(Alert).where(Alert.conversation_id == conversation_id))
-        assert alert is not None and alert.level in ("high", "imminent")
-        assert "no-embedder" in (alert.model_version or "")
+    alert = alert_of(services, conversation_id)
+    assert alert is not None and alert.level in ("high", "imminent")
+    assert "no-embedder" in (alert.model_version or "")
     assert queue.stats.second_looks == 2  # once the queue was empty, the model read them too
 
 
@@ -118,17 +124,12 @@ def test_what_only_the_model_sees_is_caught_on_the_second_look(chat, services) -
     assert phrase_layer.assess(bodies[1]).level < RiskLevel.HIGH  # the phrases alone miss it
     events = [store_message(services, conversation_id, member, f"m{i}", b)[0] for i, b in enumerate(bodies)]
 
-    async def burst() -> None:
-        for event in events:
-            queue.submit(conversation_id, event)
-        await queue.idle()
-
-    run_async(burst)
+    submit_together(queue, conversation_id, events)
     assert queue.stats.phrases_only == 2 and queue.stats.second_looks == 2
+    alert = alert_of(services, conversation_id)
+    assert alert is not None and alert.level in ("high", "imminent")
+    assert "MiniLM" in (alert.model_version or "")
     with services.uow() as uow:
-        alert = uow.session.scalar(select(Alert).where(Alert.conversation_id == conversation_id))
-        assert alert is not None and alert.level in ("high", "imminent")
-        assert "MiniLM" in (alert.model_version or "")
         stored = uow.session.scalar(
             select(ConversationEvent.risk_level).where(
                 ConversationEvent.conversation_id == conversation_id, ConversationEvent.seq == events[1]["seq"]

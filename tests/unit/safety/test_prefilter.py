@@ -37,6 +37,7 @@ def test_loosening_widens_and_never_narrows() -> None:
     assert loosen(r"\bdie\b") == "die"
     assert loosen(r"[\w']+self") == r"[\pL\pN_']+self"
     assert loosen(r"[^]x]\d") == r"[^]x]\pN"
+    assert loosen(r"(?<![)\]])die[]]") == "die[]]"  # brackets and parentheses inside classes are literals
     with pytest.raises(Unloosenable):
         loosen(r"(?P<a>x) (?P=a)")
 

@@ -32,7 +32,7 @@ from sameboat.domain.matching.signals import (
     spare_capacity,
 )
 from sameboat.domain.matching.text import prepare_request_text
-from sameboat.domain.matching.topics import DECLINE_TOPIC_WEIGHT, member_topics, vote_topics
+from sameboat.domain.matching.topics import DECLINE_TOPIC_WEIGHT, blend_votes, member_topics, vote_topics
 from sameboat.domain.matching.whitening import fit_whitening
 from sameboat.domain.taxonomy import Taxonomy
 
@@ -236,10 +236,4 @@ def _with_whitened_neighbours_plainly(
             scored.append(((float(v @ z) - offset) / norm, listener_id, tags))
     scored.sort(key=lambda item: (-item[0], item[1]))
     others = [(s, tags) for s, _, tags in scored[: weights.topic_neighbours]]
-    share = min(max(weights.whitened_vote, 0.0), 1.0)
-    blended: list[tuple[float, tuple[str, ...]]] = []
-    for part, voters in ((1.0 - share, neighbours), (share, others)):
-        total = sum(max(similarity, 0.0) for similarity, _ in voters)
-        if part > 0 and total > 0:
-            blended.extend((part * max(similarity, 0.0) / total, tags) for similarity, tags in voters)
-    return blended or neighbours
+    return blend_votes(neighbours, others, weights.whitened_vote)

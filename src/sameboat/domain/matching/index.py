@@ -48,7 +48,7 @@ from sameboat.domain.matching.text import (
     PreparedText,
     prepare_request_text,
 )
-from sameboat.domain.matching.topics import DECLINE_TOPIC_WEIGHT, member_topics, vote_topics
+from sameboat.domain.matching.topics import DECLINE_TOPIC_WEIGHT, blend_votes, member_topics, vote_topics
 from sameboat.domain.matching.whitening import Whitening, fit_whitening_with_norms
 from sameboat.domain.taxonomy import Taxonomy
 
@@ -464,13 +464,7 @@ class ListenerIndex:
         whitened = np.zeros(n, dtype=np.float32)
         np.divide(whitened_dots - np.float32(offset), norms, out=whitened, where=usable)
         others = self._nearest_stories(whitened, weights.topic_neighbours, usable)
-        share = min(max(weights.whitened_vote, 0.0), 1.0)
-        blended: list[tuple[float, tuple[str, ...]]] = []
-        for part, voters in ((1.0 - share, neighbours), (share, others)):
-            total = sum(max(similarity, 0.0) for similarity, _ in voters)
-            if part > 0 and total > 0:
-                blended.extend((part * max(similarity, 0.0) / total, tags) for similarity, tags in voters)
-        return blended or neighbours
+        return blend_votes(neighbours, others, weights.whitened_vote)
 
     def _nearest_stories(
         self, similarities: np.ndarray, k: int, usable: np.ndarray | None = None

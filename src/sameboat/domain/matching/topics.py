@@ -20,6 +20,22 @@ MIN_TOPIC_WEIGHT = 0.05
 DECLINE_TOPIC_WEIGHT = 0.2
 
 
+Votes = list[tuple[float, tuple[str, ...]]]
+
+
+def blend_votes(neighbours: Votes, others: Votes, share: float) -> Votes:
+    """Two sets of (similarity, tags) votes, each scaled so that its votes add up to its share: ``others``
+    get ``share`` (clamped to 0..1), ``neighbours`` the rest. Negative similarities count as nothing; with no
+    usable votes at all, ``neighbours`` unchanged."""
+    share = min(max(share, 0.0), 1.0)
+    blended: Votes = []
+    for part, voters in ((1.0 - share, neighbours), (share, others)):
+        total = sum(max(similarity, 0.0) for similarity, _ in voters)
+        if part > 0 and total > 0:
+            blended.extend((part * max(similarity, 0.0) / total, tags) for similarity, tags in voters)
+    return blended or neighbours
+
+
 def vote_topics(
     neighbours: Iterable[tuple[float, Sequence[str]]],
     keyword_tags: Sequence[str],

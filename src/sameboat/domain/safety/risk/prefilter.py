@@ -27,6 +27,16 @@ class Unloosenable(ValueError):
     """A pattern this module cannot turn into a wider RE2 pattern (it then always counts as a candidate)."""
 
 
+def _class_opening(source: str, start: int) -> int:
+    """Length of the ``[`` at ``start`` with its ``^`` and a leading ``]``, which is a literal there."""
+    length = 1
+    if source.startswith("^", start + length):
+        length += 1
+    if source.startswith("]", start + length):
+        length += 1
+    return length
+
+
 def _end_of_group(source: str, start: int) -> int:
     """Index just past the group that opens at ``start``."""
     depth = 0
@@ -41,9 +51,8 @@ def _end_of_group(source: str, start: int) -> int:
             in_class = char != "]"
         elif char == "[":
             in_class = True
-            if source.startswith("[]", i) or source.startswith("[^]", i):
-                i += 2 if source[i + 1] == "]" else 3
-                continue
+            i += _class_opening(source, i)
+            continue
         elif char == "(":
             depth += 1
         elif char == ")":
@@ -90,13 +99,9 @@ def loosen(source: str) -> str:
             in_class = char != "]"
         elif char == "[":
             in_class = True
-            out.append(char)
-            i += 1
-            for opener in ("^]", "]", "^"):  # a leading ] is a literal in a class
-                if source.startswith(opener, i):
-                    out.append(opener)
-                    i += len(opener)
-                    break
+            opening = _class_opening(source, i)
+            out.append(source[i : i + opening])
+            i += opening
             continue
         out.append(char)
         i += 1
