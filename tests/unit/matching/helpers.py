@@ -107,3 +107,20 @@ def requests(draw: st.DrawFn) -> MatchRequest:
         blocked_listener_ids=frozenset(draw(st.lists(st.sampled_from([f"l{i:02d}" for i in range(12)]), max_size=4))),
         favourite_listener_ids=frozenset(draw(st.lists(st.sampled_from([f"l{i:02d}" for i in range(12)]), max_size=2))),
     )
+
+
+class LetterEmbedder:
+    """Letter counts: a tiny, deterministic stand-in for the model (texts sharing letters are close)."""
+
+    dimension = 26
+    model_version = "letters-1"
+
+    def embed(self, text: str) -> np.ndarray:
+        v = np.zeros(26, dtype=np.float32)
+        for ch in text.lower():
+            if "a" <= ch <= "z":
+                v[ord(ch) - 97] += 1
+        return v / max(float(np.linalg.norm(v)), 1e-6)
+
+    def embed_many(self, texts: list[str]) -> np.ndarray:
+        return np.vstack([self.embed(t) for t in texts]) if texts else np.zeros((0, 26), dtype=np.float32)

@@ -13,6 +13,7 @@ from sameboat.eval.esconv import Situation, label_for, read_situations
 from sameboat.eval.matching import STORY_FROM_DIALOG, STORY_FROM_SITUATION, story_text, story_vectors
 from sameboat.eval.metrics import RankingTally
 from sameboat.eval.tfidf import TfIdf
+from tests.unit.matching.helpers import LetterEmbedder
 
 POOL = [
     ("I was laid off from the factory after twenty years.", "job crisis"),
@@ -77,24 +78,8 @@ def test_reader_keeps_the_seekers_turns_only(tmp_path: Path) -> None:
     assert story_text(with_dialog, STORY_FROM_SITUATION) == "I lost my job."
 
 
-class _LetterEmbedder:
-    """A stand-in embedder: letter counts, so different texts give different unit vectors."""
-
-    model_version = "letters"
-
-    def embed(self, text: str) -> np.ndarray:
-        v = np.zeros(26, dtype=np.float32)
-        for ch in text.lower():
-            if "a" <= ch <= "z":
-                v[ord(ch) - 97] += 1
-        return v / max(float(np.linalg.norm(v)), 1e-6)
-
-    def embed_many(self, texts: list[str]) -> np.ndarray:
-        return np.vstack([self.embed(t) for t in texts]) if texts else np.zeros((0, 26), dtype=np.float32)
-
-
 def test_story_vectors_average_the_situation_and_the_seekers_words() -> None:
-    embedder = _LetterEmbedder()
+    embedder = LetterEmbedder()
     pool = [
         Situation("abc", "job crisis", "job-loss", "job-loss", seeker_turns=("xyz", "zzz")),
         Situation("hello", "job crisis", "job-loss", "job-loss"),

@@ -16,26 +16,9 @@ from sameboat.domain.matching import (
 )
 from sameboat.domain.matching.labels import with_label_evidence
 from sameboat.domain.taxonomy import Tag, Taxonomy
-from tests.unit.matching.helpers import DIMENSION, NOW, TAXONOMY, listener, pools, requests, unit_vector
+from tests.unit.matching.helpers import DIMENSION, NOW, TAXONOMY, LetterEmbedder, listener, pools, requests, unit_vector
 
 PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-class _LetterEmbedder:
-    """Letter counts: texts sharing letters are close (a stand-in for the model)."""
-
-    dimension = 26
-    model_version = "letters-1"
-
-    def embed(self, text: str) -> np.ndarray:
-        v = np.zeros(26, dtype=np.float32)
-        for ch in text.lower():
-            if "a" <= ch <= "z":
-                v[ord(ch) - 97] += 1
-        return v / max(float(np.linalg.norm(v)), 1e-6)
-
-    def embed_many(self, texts: list[str]) -> np.ndarray:
-        return np.vstack([self.embed(t) for t in texts])
 
 
 SMALL = Taxonomy.from_tags(
@@ -47,7 +30,7 @@ SMALL = Taxonomy.from_tags(
 
 
 def test_each_tag_is_the_mean_of_its_phrases() -> None:
-    embedder = _LetterEmbedder()
+    embedder = LetterEmbedder()
     prototypes = TagPrototypes.build(SMALL, embedder)
     assert prototypes.tag_ids == ("money", "sleep")
     assert prototypes.model_version == "letters-1"

@@ -12,23 +12,7 @@ from sameboat.domain.matching import (
 )
 from sameboat.eval.esconv import Situation
 from sameboat.eval.matching import STORY_FROM_DIALOG, story_vectors
-
-
-class _LetterEmbedder:
-    """Letter counts as a tiny, deterministic stand-in for the model."""
-
-    dimension = 26
-    model_version = "letters-1"
-
-    def embed(self, text: str) -> np.ndarray:
-        v = np.zeros(26, dtype=np.float32)
-        for ch in text.lower():
-            if "a" <= ch <= "z":
-                v[ord(ch) - 97] += 1
-        return v / max(float(np.linalg.norm(v)), 1e-6)
-
-    def embed_many(self, texts: list[str]) -> np.ndarray:
-        return np.vstack([self.embed(t) for t in texts]) if texts else np.zeros((0, 26), dtype=np.float32)
+from tests.unit.matching.helpers import LetterEmbedder
 
 
 def test_summary_and_body_count_the_same() -> None:
@@ -43,14 +27,14 @@ def test_a_missing_part_is_left_out() -> None:
     assert np.allclose(story_vector_from_parts(None, body), [0.0, 1.0, 0.0])
     assert np.allclose(story_vector_from_parts(np.zeros(3), body), [0.0, 1.0, 0.0])
     assert story_vector_from_parts(None, None) is None
-    embedder = _LetterEmbedder()
+    embedder = LetterEmbedder()
     assert embed_story(embedder, "", "  ") is None
     assert np.allclose(embed_story(embedder, "", "abc"), embedder.embed("abc"))
 
 
 def test_the_app_and_the_evaluation_make_the_same_vector() -> None:
     # The app embeds a listener's bio and story; the evaluation a pool line's situation and seeker turns.
-    embedder = _LetterEmbedder()
+    embedder = LetterEmbedder()
     line = Situation("I lost my job.", "job crisis", "job-loss", "job-loss", seeker_turns=("Hi.", "They fired me."))
     app = embed_story(embedder, line.text, line.seeker_words)
     evaluation = story_vectors([line], embedder, STORY_FROM_DIALOG)[0]
