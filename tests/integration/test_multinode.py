@@ -74,6 +74,20 @@ def start_node(url: str, port: int, log: Path) -> subprocess.Popen:  # type: ign
     raise RuntimeError(log.read_text())
 
 
+def live_conversation(url: str):  # type: ignore[no-untyped-def]
+    """Bootstrap on ``url`` and open a conversation: (runtime, member, listener, conversation id)."""
+    runtime = bootstrap(Settings(database_url=url, secret_key=TEST_SECRET, environment="test"))
+    ctx = runtime.services
+    _, code = make_sponsor(ctx)
+    member = make_member(ctx, code.code)
+    listener = make_listener(ctx)
+    with ctx.uow() as uow:
+        conversation_id = open_conversation(
+            ctx, uow.session, member_id=member.id, listener_id=listener.id, request_id=None
+        ).id
+    return runtime, member, listener, conversation_id
+
+
 class Client:
     """A chat client that remembers what was acknowledged and what it saw, and resumes after a drop."""
 
@@ -106,15 +120,8 @@ class Client:
 
 
 def test_two_nodes_share_a_conversation_and_survive_a_node_dying(shared_postgres, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    runtime = bootstrap(Settings(database_url=shared_postgres, secret_key=TEST_SECRET, environment="test"))
+    runtime, member, listener, conversation_id = live_conversation(shared_postgres)
     ctx = runtime.services
-    _, code = make_sponsor(ctx)
-    member = make_member(ctx, code.code)
-    listener = make_listener(ctx)
-    with ctx.uow() as uow:
-        conversation_id = open_conversation(
-            ctx, uow.session, member_id=member.id, listener_id=listener.id, request_id=None
-        ).id
     member_client = Client("member", accounts.start_session(ctx, member.id, "api"), conversation_id)
     listener_client = Client("listener", accounts.start_session(ctx, listener.id, "api"), conversation_id)
     port_a, port_b = free_port(), free_port()

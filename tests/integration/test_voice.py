@@ -19,14 +19,13 @@ from sameboat.adapters.storage.models import Conversation, ConversationEvent, Sp
 from sameboat.bootstrap import bootstrap
 from sameboat.domain.accounts import Role
 from sameboat.services import accounts, safety
-from sameboat.services.conversations import open_conversation
 from sameboat.settings import Settings
 from sameboat.web.app import create_app
 from tests.conftest import TEST_SECRET, run_async
 from tests.e2e.conftest import free_port
-from tests.factories import make_listener, make_member, make_sponsor, make_user
+from tests.factories import make_member, make_sponsor, make_user
 from tests.integration.test_conversations import connect, receive_until
-from tests.integration.test_multinode import shared_postgres, start_node  # noqa: F401 - a fixture, and a helper
+from tests.integration.test_multinode import live_conversation, shared_postgres, start_node  # noqa: F401 - a fixture
 
 websockets = pytest.importorskip("websockets.asyncio.client")
 
@@ -296,15 +295,8 @@ def test_no_ice_servers_by_default_and_turn_needs_its_secret(client, chat) -> No
 @pytest.fixture
 def two_nodes(shared_postgres, tmp_path):  # type: ignore[no-untyped-def]  # noqa: F811 - the imported fixture
     """A live conversation in PostgreSQL and two `sameboat serve` processes sharing it and Redis."""
-    runtime = bootstrap(Settings(database_url=shared_postgres, secret_key=TEST_SECRET, environment="test"))
+    runtime, member, listener, conversation_id = live_conversation(shared_postgres)
     ctx = runtime.services
-    _, code = make_sponsor(ctx)
-    member = make_member(ctx, code.code)
-    listener = make_listener(ctx)
-    with ctx.uow() as uow:
-        conversation_id = open_conversation(
-            ctx, uow.session, member_id=member.id, listener_id=listener.id, request_id=None
-        ).id
     tokens = (accounts.start_session(ctx, member.id, "api"), accounts.start_session(ctx, listener.id, "api"))
     ports = (free_port(), free_port())
     nodes = [start_node(shared_postgres, port, tmp_path / f"node{n}.log") for n, port in enumerate(ports)]

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from sameboat.adapters.storage.models import Favourite, Feedback, ListenerNote, ListenerProfile, User
 from sameboat.services import next_steps
-from sameboat.services.conversations import conversation_or_404
-from sameboat.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sameboat.services.conversations import conversation_or_404, members_own_conversation
+from sameboat.services.errors import Conflict, Forbidden, InvalidInput
 from sameboat.services.unit_of_work import ServiceContext
 
 COMMENT_MAX = 2000
@@ -32,11 +32,9 @@ def give_feedback(
     assert ctx.cipher is not None
     with ctx.uow() as uow:
         s = uow.session
-        conversation = conversation_or_404(s, conversation_id)
-        if conversation.member_id != member.id:
-            raise Forbidden("Only the member in a conversation can say how it went.")
-        if conversation.member_deleted_at is not None:
-            raise NotFound("That conversation is no longer in your history.")
+        conversation = members_own_conversation(
+            s, conversation_id, member, "Only the member in a conversation can say how it went."
+        )
         if conversation.status != "ended":
             raise Conflict("You can give feedback once the conversation has ended.")
         if s.get(Feedback, conversation_id) is not None:

@@ -24,7 +24,7 @@ from sameboat.adapters.storage.models import (
 )
 from sameboat.domain.accounts import ListenerStatus
 from sameboat.services import dispatch
-from sameboat.services.conversations import conversation_or_404
+from sameboat.services.conversations import conversation_or_404, members_own_conversation
 from sameboat.services.errors import Conflict, Forbidden, NotFound
 from sameboat.services.presence import HEARTBEAT_STALE_AFTER
 from sameboat.services.unit_of_work import ServiceContext
@@ -193,11 +193,9 @@ def delete_conversation(ctx: ServiceContext, member: User, conversation_id: str)
     now = ctx.now()
     with ctx.uow() as uow:
         s = uow.session
-        conversation = conversation_or_404(s, conversation_id)
-        if conversation.member_id != member.id:
-            raise Forbidden("You can only delete your own conversations.")
-        if conversation.member_deleted_at is not None:
-            raise NotFound("That conversation is no longer in your history.")
+        conversation = members_own_conversation(
+            s, conversation_id, member, "You can only delete your own conversations."
+        )
         if conversation.status == "active":
             raise Conflict("This conversation is still going on. End it first, then you can delete it.")
         # Conditional: a second click, or a second process, finds nothing left to do.

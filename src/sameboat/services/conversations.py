@@ -94,6 +94,17 @@ def conversation_or_404(session: Session, conversation_id: str) -> Conversation:
     return conversation
 
 
+def members_own_conversation(session: Session, conversation_id: str, member: User, refusal: str) -> Conversation:
+    """A conversation of this member's that is still in their history: Forbidden (``refusal``) if it is someone
+    else's, NotFound if they deleted it."""
+    conversation = conversation_or_404(session, conversation_id)
+    if conversation.member_id != member.id:
+        raise Forbidden(refusal)
+    if conversation.member_deleted_at is not None:
+        raise NotFound("That conversation is no longer in your history.")
+    return conversation
+
+
 def other_party(conversation: Conversation, user: User) -> str:
     """The member's listener, or the listener's member; Forbidden for anyone else."""
     if user.id == conversation.member_id:
